@@ -1,0 +1,70 @@
+"""The base of every tenant API view. Scoping cannot be skipped:
+
+- the organization comes from the URL (`/api/organizations/<organization_slug>/...`) and the
+  credential, resolved once per request into `self.actor`; a non-member gets 404, never 403;
+- subclasses implement `scoped_queryset(actor)` (calling a selector) and may not define `queryset`
+  or override `get_queryset` (enforced at class creation);
+- serializers get the actor in their context, for scoped related fields and server-set
+  organization.
+
+Views that are deliberately not tenant-scoped (schema, docs, health) are listed in PUBLIC_VIEWS,
+and tests fail for any URL that is neither.
+"""
+
+from rest_framework import permissions, viewsets
+from rest_framework_api_key.models import AbstractAPIKey
+
+from workspaces.access import Actor, actor_for_slug
+
+
+class IsAuthenticatedOrApiKey(permissions.BasePermission):
+    """A logged-in person, or a valid API key (an organization key has no person behind it)."""
+
+    def has_permission(self, request, view):
+        return bool(
+            (request.user and request.user.is_authenticated)
+            or isinstance(request.auth, AbstractAPIKey)
+        )
+
+
+class TenantScopedMixin:
+    """Marker for views whose every query is scoped to the credential's organizations."""
+
+
+class OrganizationScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticatedOrApiKey]
+    actor: Actor
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__ or cls.__dict__.get("queryset") is not None:
+            raise TypeError(
+                f"{cls.__name__}: implement scoped_queryset(actor) instead of queryset/get_queryset."
+            )
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.actor = actor_for_slug(
+            slug=self.kwargs["organization_slug"], user=request.user, api_key=request.auth
+        )
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation has no request and no actor; it only needs the model.
+            return self.get_serializer_class().Meta.model.objects.none()
+        return self.scoped_queryset(self.actor)
+
+    def scoped_queryset(self, actor: Actor):
+        raise NotImplementedError
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if hasattr(self, "actor"):
+            context["actor"] = self.actor
+        return context
+
+
+def dangerously_unscoped(view):
+    """Mark a view as deliberately public (no tenant data). Review every use."""
+    view.dangerously_unscoped = True
+    return view

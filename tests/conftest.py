@@ -1,0 +1,83 @@
+"""Shared fixtures: an organization with an owner, an admin, a contributor, a viewer, and an outsider
+who owns a different organization. API clients log in as any of them."""
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory, make_organization
+from workspaces.access import actor_for
+from workspaces.members import member_add
+from workspaces.models import Edition, Membership, Organization, OrgRole, User
+
+
+@dataclass
+class Tenant:
+    organization: Organization
+    owner: User
+    admin: User
+    contributor: User
+    viewer: User
+
+    def membership(self, user) -> Membership:
+        return Membership.objects.get(organization=self.organization, user=user)
+
+    def actor(self, user):
+        return actor_for(organization=self.organization, user=user)
+
+
+def build_tenant(edition=Edition.PLATFORM, name=None) -> Tenant:
+    owner = UserFactory()
+    organization = make_organization(owner=owner, edition=edition, name=name)
+    owner_actor = actor_for(organization=organization, user=owner)
+    people = {}
+    for role in (OrgRole.ADMIN, OrgRole.CONTRIBUTOR, OrgRole.VIEWER):
+        membership = member_add(actor=owner_actor, email=UserFactory.build().email, role=role)
+        membership.user.set_password("pw-for-tests-123")
+        membership.user.save()
+        people[role] = membership.user
+    return Tenant(
+        organization=organization,
+        owner=owner,
+        admin=people[OrgRole.ADMIN],
+        contributor=people[OrgRole.CONTRIBUTOR],
+        viewer=people[OrgRole.VIEWER],
+    )
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return build_tenant(name="Acme")
+
+
+@pytest.fixture
+def embedded_tenant(db) -> Tenant:
+    return build_tenant(edition=Edition.EMBEDDED, name="Embedco")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    """Another organization: everything in it must stay invisible to `tenant`'s people."""
+    return build_tenant(name="Othercorp")
+
+
+@pytest.fixture
+def outsider(other_tenant) -> User:
+    return other_tenant.owner
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` logs in with a session."""
+
+    client = APIClient()
+
+    def as_user(user):
+        client.force_authenticate(user=None)
+        client.logout()
+        client.force_login(user)
+        return client
+
+    client.as_user = as_user
+    return client

@@ -1,0 +1,150 @@
+"""Tenancy that cannot be skipped:
+
+1. every URL is either served by a tenant-scoped view or explicitly marked public;
+2. every API endpoint is listed in ENDPOINTS below (so a new endpoint without an isolation test
+   fails the suite), and for each, a member of another organization and another organization's
+   API key get 404, and an anonymous caller gets 401/403.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from config.api import TenantScopedMixin
+from workspaces.models import OrganizationAPIKey, Workspace, WorkspaceKind
+from workspaces.shared_workspaces import workspace_create, workspace_member_add
+
+PUBLIC_URL_NAMES = {"schema", "api-docs", "health"}
+
+
+def iter_patterns(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from iter_patterns(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern
+
+
+def api_patterns():
+    return [
+        (route, p)
+        for route, p in iter_patterns(get_resolver().url_patterns)
+        if route.startswith("api/")
+    ]
+
+
+def view_class(pattern):
+    callback = pattern.callback
+    return getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+
+
+def test_every_api_url_is_tenant_scoped_or_explicitly_public():
+    unguarded = []
+    for route, pattern in api_patterns():
+        cls = view_class(pattern)
+        scoped = cls is not None and issubclass(cls, TenantScopedMixin)
+        public = getattr(pattern.callback, "dangerously_unscoped", False)
+        if public != (pattern.name in PUBLIC_URL_NAMES) or not (scoped or public):
+            unguarded.append(route)
+    assert unguarded == []
+
+
+def test_admin_site_is_the_scoped_platform_site():
+    from django.contrib import admin
+
+    from config.admin_site import PlatformAdminSite
+
+    assert isinstance(admin.site, PlatformAdminSite)
+
+
+# --- the endpoint matrix ------------------------------------------------------------------------
+
+
+def _shared_workspace(t):
+    return workspace_create(actor=t.actor(t.owner), name="Shared")
+
+
+def _workspace_member(t):
+    workspace = _shared_workspace(t)
+    return workspace_member_add(
+        actor=t.actor(t.owner), workspace=workspace, membership=t.membership(t.contributor)
+    )
+
+
+def _org(t):
+    return {"organization_slug": t.organization.slug}
+
+
+# name -> (methods, kwargs builder). Builders take the victim tenant and return URL kwargs.
+ENDPOINTS = {
+    "organization-detail": (["get", "patch"], _org),
+    "organization-transfer-ownership": (["post"], _org),
+    "member-list": (["get", "post"], _org),
+    "member-detail": (["get", "patch"], lambda t: {**_org(t), "pk": t.membership(t.viewer).pk}),
+    "member-deactivate": (["post"], lambda t: {**_org(t), "pk": t.membership(t.viewer).pk}),
+    "workspace-list": (["get", "post"], _org),
+    "workspace-detail": (
+        ["get", "patch", "delete"],
+        lambda t: {**_org(t), "pk": _shared_workspace(t).pk},
+    ),
+    "workspace-member-list": (
+        ["get", "post"],
+        lambda t: {**_org(t), "workspace_pk": _shared_workspace(t).pk},
+    ),
+    "workspace-member-detail": (
+        ["get", "patch", "delete"],
+        lambda t: (lambda row: {**_org(t), "workspace_pk": row.workspace_id, "pk": row.pk})(
+            _workspace_member(t)
+        ),
+    ),
+}
+# Endpoints that list the caller's own organizations: an outsider sees only theirs (tested below).
+SELF_SCOPED = {"organization-list"}
+
+
+def test_every_api_endpoint_is_in_the_isolation_matrix():
+    names = {p.name for _, p in api_patterns()} - PUBLIC_URL_NAMES - SELF_SCOPED
+    assert names - set(ENDPOINTS) == set(), "add the new endpoints to ENDPOINTS"
+
+
+MATRIX = [(name, method) for name, (methods, _) in ENDPOINTS.items() for method in methods]
+
+
+@pytest.mark.parametrize(("name", "method"), MATRIX)
+def test_outsider_gets_404(name, method, tenant, outsider, api):
+    url = reverse(name, kwargs=ENDPOINTS[name][1](tenant))
+    response = getattr(api.as_user(outsider), method)(url, {}, format="json")
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(("name", "method"), MATRIX)
+def test_other_organizations_api_key_gets_404(name, method, tenant, other_tenant, api):
+    _, key = OrganizationAPIKey.objects.create_key(
+        name="other", organization=other_tenant.organization
+    )
+    url = reverse(name, kwargs=ENDPOINTS[name][1](tenant))
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    response = getattr(api, method)(url, {}, format="json")
+    assert response.status_code == 404, response.content
+
+
+@pytest.mark.parametrize(("name", "method"), MATRIX)
+def test_anonymous_is_refused(name, method, tenant, api):
+    url = reverse(name, kwargs=ENDPOINTS[name][1](tenant))
+    response = getattr(api, method)(url, {}, format="json")
+    assert response.status_code in (401, 403)
+
+
+def test_organization_list_shows_only_own_organizations(tenant, other_tenant, api):
+    response = api.as_user(tenant.contributor).get(reverse("organization-list"))
+    slugs = [o["slug"] for o in response.json()["results"]]
+    assert slugs == [tenant.organization.slug]
+
+
+def test_workspace_list_hides_other_members_personal_workspaces(tenant, api):
+    response = api.as_user(tenant.contributor).get(reverse("workspace-list", kwargs=_org(tenant)))
+    kinds = sorted(w["kind"] for w in response.json()["results"])
+    assert kinds == ["organization", "personal"]
+    personal = Workspace.objects.get(personal_owner__user=tenant.contributor)
+    assert str(personal.pk) in [w["id"] for w in response.json()["results"]]
+    assert WorkspaceKind.PERSONAL in kinds

@@ -1,0 +1,136 @@
+"""Who is acting, in which organization, with which role.
+
+Every request is resolved to an Actor once, from the URL's organization and the credential (a
+session user, a user API key or an organization API key). Someone who is not an active member of
+the organization gets NotFound, so ids and slugs are not an oracle.
+"""
+
+from dataclasses import dataclass
+
+from workspaces.errors import NotAllowed, NotFound
+from workspaces.models import (
+    Membership,
+    Organization,
+    OrganizationAPIKey,
+    OrgRole,
+    User,
+    Workspace,
+    WorkspaceKind,
+    WorkspaceMembership,
+    WorkspaceRole,
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    organization: Organization
+    role: str
+    # An organization API key acts without a person: user and membership are then None.
+    user: User | None = None
+    membership: Membership | None = None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == OrgRole.OWNER
+
+    @property
+    def is_owner_or_admin(self) -> bool:
+        return self.role in (OrgRole.OWNER, OrgRole.ADMIN)
+
+    @property
+    def label(self) -> str:
+        return str(self.user) if self.user else f"API key of {self.organization}"
+
+
+def actor_for(*, organization: Organization, user=None, api_key=None) -> Actor:
+    """Resolve the actor, or raise NotFound when the credential has no access to the organization."""
+    if isinstance(api_key, OrganizationAPIKey):
+        if api_key.organization_id != organization.pk:
+            raise NotFound("Organization not found.")
+        return Actor(organization=organization, role=OrgRole.ADMIN)
+    if user is None or not user.is_authenticated:
+        raise NotFound("Organization not found.")
+    membership = (
+        Membership.objects.filter(organization=organization, user=user, is_active=True)
+        .select_related("user")
+        .first()
+    )
+    if membership is None:
+        raise NotFound("Organization not found.")
+    return Actor(organization=organization, role=membership.role, user=user, membership=membership)
+
+
+def actor_for_slug(*, slug: str, user=None, api_key=None) -> Actor:
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None:
+        raise NotFound("Organization not found.")
+    return actor_for(organization=organization, user=user, api_key=api_key)
+
+
+def workspace_role(*, actor: Actor, workspace: Workspace) -> str | None:
+    """The actor's effective role in a workspace, or None when they are not in it.
+
+    Org owners and admins are admins of every workspace. The organization workspace holds everyone
+    with their org role; a personal workspace belongs to its member alone; shared and embedded
+    workspaces hold the members added to them.
+    """
+    if workspace.organization_id != actor.organization.pk:
+        return None
+    if actor.is_owner_or_admin:
+        return WorkspaceRole.ADMIN
+    if workspace.kind == WorkspaceKind.ORGANIZATION:
+        return WorkspaceRole.VIEWER if actor.role == OrgRole.VIEWER else WorkspaceRole.CONTRIBUTOR
+    if workspace.kind == WorkspaceKind.PERSONAL:
+        if actor.membership and workspace.personal_owner_id == actor.membership.pk:
+            return WorkspaceRole.ADMIN
+        return None
+    if actor.membership is None:
+        return None
+    row = WorkspaceMembership.objects.filter(
+        workspace=workspace, membership=actor.membership
+    ).first()
+    if row is None:
+        return None
+    if actor.role == OrgRole.VIEWER:
+        # An org viewer never writes, whatever the workspace says.
+        return WorkspaceRole.VIEWER
+    return row.role
+
+
+def require_workspace_role(*, actor: Actor, workspace: Workspace, roles: tuple[str, ...]) -> str:
+    role = workspace_role(actor=actor, workspace=workspace)
+    if role is None:
+        raise NotFound("Workspace not found.")
+    if role not in roles:
+        raise NotAllowed(
+            f"Your role in workspace '{workspace.name}' is {role}; this needs {' or '.join(roles)}."
+        )
+    return role
+
+
+def require_asset_creation(*, actor: Actor, workspace: Workspace) -> None:
+    """Raise unless the actor may create assets (services, authentications) in the workspace.
+
+    Only its owner creates assets in a personal workspace, even org owners and admins.
+    """
+    if workspace.kind == WorkspaceKind.PERSONAL:
+        if actor.membership is None or workspace.personal_owner_id != actor.membership.pk:
+            if workspace_role(actor=actor, workspace=workspace) is None:
+                raise NotFound("Workspace not found.")
+            raise NotAllowed(
+                "Only the owner of a personal workspace creates assets in it.", field="workspace"
+            )
+        return
+    require_workspace_role(
+        actor=actor, workspace=workspace, roles=(WorkspaceRole.ADMIN, WorkspaceRole.CONTRIBUTOR)
+    )
+
+
+def require_owner_or_admin(actor: Actor, action: str) -> None:
+    if not actor.is_owner_or_admin:
+        raise NotAllowed(f"Only the organization's owner or an admin can {action}.")
+
+
+def require_owner(actor: Actor, action: str) -> None:
+    if not actor.is_owner:
+        raise NotAllowed(f"Only the organization's owner can {action}.")

@@ -1,0 +1,56 @@
+"""API keys for machines, stored hashed (djangorestframework-api-key): per-user keys act as their
+person; per-organization keys act inside one organization (an embedded customer's backend).
+
+Sent as `Authorization: Api-Key <key>`.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from workspaces.models import OrganizationAPIKey, UserAPIKey
+
+KEYWORD = "Api-Key"
+
+
+def _usable_key(model, raw_key: str):
+    try:
+        key = model.objects.get_from_key(raw_key)
+    except model.DoesNotExist:
+        return None
+    return None if key.has_expired else key
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header.startswith(f"{KEYWORD} "):
+            return None
+        raw_key = header[len(KEYWORD) + 1 :].strip()
+        user_key = _usable_key(UserAPIKey, raw_key)
+        if user_key is not None:
+            if not user_key.user.is_active:
+                raise exceptions.AuthenticationFailed("This API key's user is deactivated.")
+            return (user_key.user, user_key)
+        org_key = _usable_key(OrganizationAPIKey, raw_key)
+        if org_key is not None:
+            return (AnonymousUser(), org_key)
+        raise exceptions.AuthenticationFailed("Invalid, revoked or expired API key.")
+
+    def authenticate_header(self, request):
+        return KEYWORD
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents the API-key header in the OpenAPI schema."""
+
+    target_class = "workspaces.api_keys.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`: a user key or an organization key.",
+        }

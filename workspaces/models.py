@@ -1,0 +1,221 @@
+"""Tenancy: organizations, their members and roles, and the workspaces where assets live.
+
+The invariants (one owner, one organization workspace, one personal workspace per member, one
+embedded workspace) are enforced twice: by the domain functions in organizations.py, members.py and
+shared_workspaces.py, which give people a clear message, and by database constraints here, which
+hold whichever way data arrives.
+"""
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+from rest_framework_api_key.models import AbstractAPIKey
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("email: an email address is required to create a user.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person (or a service account) who logs in with an email address."""
+
+    username = None
+    first_name = None
+    last_name = None
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+    objects = UserManager()
+
+    def __str__(self):
+        return self.email
+
+
+class Edition(models.TextChoices):
+    PLATFORM = "platform", "Platform"
+    EMBEDDED = "embedded", "Embedded"
+    BOTH = "both", "Platform and embedded"
+
+
+class Organization(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    edition = models.CharField(max_length=16, choices=Edition.choices, default=Edition.PLATFORM)
+    # The recommended owner of custom services, so a person leaving cannot take them along.
+    service_account = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def has_platform(self) -> bool:
+        return self.edition in (Edition.PLATFORM, Edition.BOTH)
+
+    @property
+    def has_embedded(self) -> bool:
+        return self.edition in (Edition.EMBEDDED, Edition.BOTH)
+
+
+class OrgRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    CONTRIBUTOR = "contributor", "Contributor"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.CONTRIBUTOR)
+    # Deactivated members keep their rows and assets; they lose access.
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(role="owner"), name="membership_one_owner"
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="owner") | Q(is_active=True), name="membership_owner_is_active"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def is_owner_or_admin(self) -> bool:
+        return self.role in (OrgRole.OWNER, OrgRole.ADMIN)
+
+
+class WorkspaceKind(models.TextChoices):
+    ORGANIZATION = "organization", "Organization"
+    PERSONAL = "personal", "Personal"
+    SHARED = "shared", "Shared"
+    EMBEDDED = "embedded", "Embedded"
+
+
+class Workspace(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="workspaces"
+    )
+    kind = models.CharField(max_length=16, choices=WorkspaceKind.choices)
+    name = models.CharField(max_length=200)
+    # Set for personal workspaces only: the member whose workspace it is.
+    personal_owner = models.OneToOneField(
+        Membership,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="personal_workspace",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(kind="organization"),
+                name="workspace_one_organization_workspace",
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(kind="embedded"),
+                name="workspace_one_embedded_workspace",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="personal") & Q(personal_owner__isnull=False))
+                | (~Q(kind="personal") & Q(personal_owner__isnull=True)),
+                name="workspace_personal_has_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.kind})"
+
+
+class WorkspaceRole(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    CONTRIBUTOR = "contributor", "Contributor"
+    VIEWER = "viewer", "Viewer"
+
+
+class WorkspaceMembership(models.Model):
+    """Membership of a shared (or embedded) workspace. Organization and personal workspaces derive
+    their members from the organization, so they have no rows here."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="members")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="workspace_memberships"
+    )
+    role = models.CharField(
+        max_length=16, choices=WorkspaceRole.choices, default=WorkspaceRole.CONTRIBUTOR
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "membership"], name="workspace_member_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.membership.user} in {self.workspace} ({self.role})"
+
+
+class UserAPIKey(AbstractAPIKey):
+    """A machine credential that acts as one person, with that person's roles."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "user API key"
+
+
+class OrganizationAPIKey(AbstractAPIKey):
+    """A machine credential of one organization (an embedded customer's backend). It acts with the
+    admin role inside that organization and sees nothing outside it."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "organization API key"

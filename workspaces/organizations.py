@@ -1,0 +1,105 @@
+"""Creating organizations, editing them, and transferring ownership."""
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from workspaces.access import Actor, require_owner
+from workspaces.errors import RuleViolation
+from workspaces.members import membership_create
+from workspaces.models import (
+    Edition,
+    Membership,
+    Organization,
+    OrgRole,
+    User,
+    Workspace,
+    WorkspaceKind,
+)
+
+
+@transaction.atomic
+def organization_create(
+    *, name: str, owner: User, edition: str = Edition.PLATFORM, slug: str = ""
+) -> Organization:
+    """Create an organization with its owner, the organization workspace, the owner's personal
+    workspace and, for the embedded edition, the embedded workspace."""
+    slug = slug or slugify(name)
+    if not slug:
+        raise RuleViolation("Give the organization a name with letters or digits.", field="name")
+    if Organization.objects.filter(slug=slug).exists():
+        raise RuleViolation(f"The slug '{slug}' is taken; choose another.", field="slug")
+    organization = Organization.objects.create(name=name, slug=slug, edition=edition)
+    Workspace.objects.create(organization=organization, kind=WorkspaceKind.ORGANIZATION, name=name)
+    if organization.has_embedded:
+        _embedded_workspace_ensure(organization)
+    membership_create(organization=organization, user=owner, role=OrgRole.OWNER)
+    return organization
+
+
+def _embedded_workspace_ensure(organization: Organization) -> None:
+    Workspace.objects.get_or_create(
+        organization=organization,
+        kind=WorkspaceKind.EMBEDDED,
+        defaults={"name": f"{organization.name} embedded"},
+    )
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    actor: Actor,
+    organization: Organization,
+    name: str | None = None,
+    edition: str | None = None,
+    service_account: User | None = None,
+    clear_service_account: bool = False,
+) -> Organization:
+    require_owner(actor, "edit the organization")
+    if name is not None:
+        organization.name = name
+    if edition is not None and edition != organization.edition:
+        removing_embedded = organization.has_embedded and edition == Edition.PLATFORM
+        removing_platform = organization.has_platform and edition == Edition.EMBEDDED
+        if removing_embedded or removing_platform:
+            raise RuleViolation(
+                "Editions can be added, not removed: choose 'both' to add one.", field="edition"
+            )
+        organization.edition = edition
+        if organization.has_embedded:
+            _embedded_workspace_ensure(organization)
+    if clear_service_account:
+        organization.service_account = None
+    elif service_account is not None:
+        if not Membership.objects.filter(
+            organization=organization, user=service_account, is_active=True
+        ).exists():
+            raise RuleViolation(
+                "The service account must be an active member of the organization; add it first.",
+                field="service_account",
+            )
+        organization.service_account = service_account
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def ownership_transfer(
+    *, actor: Actor, organization: Organization, new_owner: Membership
+) -> Membership:
+    """Make another active member the owner; the previous owner becomes an admin."""
+    require_owner(actor, "transfer ownership")
+    if new_owner.organization_id != organization.pk or not new_owner.is_active:
+        raise RuleViolation(
+            "The new owner must be an active member of this organization.", field="membership"
+        )
+    if new_owner.role == OrgRole.OWNER:
+        raise RuleViolation("That member is already the owner.", field="membership")
+    current = Membership.objects.select_for_update().get(
+        organization=organization, role=OrgRole.OWNER
+    )
+    # Demote first: the database allows one owner per organization at any moment.
+    current.role = OrgRole.ADMIN
+    current.save(update_fields=["role"])
+    new_owner.role = OrgRole.OWNER
+    new_owner.save(update_fields=["role"])
+    return new_owner

@@ -1,0 +1,31 @@
+"""Scoped reads. Views call these, never Model.objects on tenant data."""
+
+from django.db.models import Q, QuerySet
+
+from workspaces.access import Actor
+from workspaces.models import Membership, Organization, Workspace, WorkspaceKind
+
+
+def organization_list_for_user(*, user) -> QuerySet[Organization]:
+    return Organization.objects.filter(
+        memberships__user=user, memberships__is_active=True
+    ).distinct()
+
+
+def member_list_for_actor(*, actor: Actor) -> QuerySet[Membership]:
+    return Membership.objects.filter(organization=actor.organization).select_related("user")
+
+
+def workspace_list_for_actor(*, actor: Actor) -> QuerySet[Workspace]:
+    """Workspaces the actor is in: all of them for org owners and admins; otherwise the
+    organization workspace, their personal workspace, and shared/embedded ones they were added to."""
+    workspaces = Workspace.objects.filter(organization=actor.organization)
+    if actor.is_owner_or_admin:
+        return workspaces
+    if actor.membership is None:
+        return workspaces.none()
+    return workspaces.filter(
+        Q(kind=WorkspaceKind.ORGANIZATION)
+        | Q(personal_owner=actor.membership)
+        | Q(members__membership=actor.membership)
+    ).distinct()

@@ -1,0 +1,103 @@
+"""Input and output shapes of the workspaces API. No rules here: the domain functions decide."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from workspaces.models import (
+    Edition,
+    Membership,
+    Organization,
+    OrgRole,
+    Workspace,
+    WorkspaceKind,
+    WorkspaceMembership,
+    WorkspaceRole,
+)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedMembershipField(serializers.PrimaryKeyRelatedField):
+    """A member of the request's organization, by id; others do not exist as far as input goes."""
+
+    def get_queryset(self):
+        return Membership.objects.filter(organization=self.context["actor"].organization)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(help_text="Your role in this organization.")
+    service_account_email = serializers.EmailField(
+        source="service_account.email", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "edition", "service_account_email", "role", "created_at"]
+        read_only_fields = fields
+
+    def get_role(self, organization) -> str | None:
+        roles = self.context.get("roles", {})
+        return roles.get(organization.pk)
+
+
+class OrganizationUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    edition = serializers.ChoiceField(choices=Edition.choices, required=False)
+    service_account = ScopedMembershipField(
+        required=False, allow_null=True, help_text="Membership id of the service account, or null."
+    )
+
+
+class OwnershipTransferSerializer(serializers.Serializer):
+    membership = ScopedMembershipField(help_text="Membership id of the new owner.")
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.CharField(source="user.name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "name", "role", "is_active", "created_at"]
+        read_only_fields = fields
+
+
+class MemberAddSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    name = serializers.CharField(max_length=200, required=False, default="")
+    role = serializers.ChoiceField(choices=OrgRole.choices, default=OrgRole.CONTRIBUTOR)
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=OrgRole.choices)
+
+
+class WorkspaceSerializer(serializers.ModelSerializer):
+    personal_owner_email = serializers.EmailField(
+        source="personal_owner.user.email", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Workspace
+        fields = ["id", "name", "kind", "personal_owner_email", "created_at"]
+        read_only_fields = ["id", "personal_owner_email", "created_at"]
+        extra_kwargs = {"kind": {"default": WorkspaceKind.SHARED}}
+
+
+class WorkspaceRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+
+
+class WorkspaceMemberSerializer(serializers.ModelSerializer):
+    membership = ScopedMembershipField()
+    email = serializers.EmailField(source="membership.user.email", read_only=True)
+
+    class Meta:
+        model = WorkspaceMembership
+        fields = ["id", "membership", "email", "role", "created_at"]
+        read_only_fields = ["id", "email", "created_at"]
+        extra_kwargs = {"role": {"default": WorkspaceRole.CONTRIBUTOR}}
+
+
+class WorkspaceMemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=WorkspaceRole.choices)

@@ -1,0 +1,100 @@
+"""Shared workspaces: the only kind people create, rename, delete and fill with members.
+
+Organization, personal and embedded workspaces come and go with the organization and its members
+(organizations.py, members.py).
+"""
+
+from django.db import transaction
+
+from workspaces.access import Actor, require_workspace_role
+from workspaces.errors import NotAllowed, RuleViolation
+from workspaces.models import (
+    Membership,
+    OrgRole,
+    Workspace,
+    WorkspaceKind,
+    WorkspaceMembership,
+    WorkspaceRole,
+)
+
+MEMBER_MANAGED_KINDS = (WorkspaceKind.SHARED, WorkspaceKind.EMBEDDED)
+
+
+@transaction.atomic
+def workspace_create(*, actor: Actor, name: str, kind: str = WorkspaceKind.SHARED) -> Workspace:
+    if kind != WorkspaceKind.SHARED:
+        raise RuleViolation(
+            f"Only shared workspaces can be created; the {kind} workspace is created by the "
+            "platform.",
+            field="kind",
+        )
+    if actor.role == OrgRole.VIEWER:
+        raise NotAllowed("Viewers cannot create workspaces.")
+    if not name.strip():
+        raise RuleViolation("Give the workspace a name.", field="name")
+    workspace = Workspace.objects.create(organization=actor.organization, kind=kind, name=name)
+    if actor.membership is not None and not actor.is_owner_or_admin:
+        # The creator administers what they created.
+        WorkspaceMembership.objects.create(
+            workspace=workspace, membership=actor.membership, role=WorkspaceRole.ADMIN
+        )
+    return workspace
+
+
+def workspace_rename(*, actor: Actor, workspace: Workspace, name: str) -> Workspace:
+    require_workspace_role(actor=actor, workspace=workspace, roles=(WorkspaceRole.ADMIN,))
+    if not name.strip():
+        raise RuleViolation("Give the workspace a name.", field="name")
+    workspace.name = name
+    workspace.save(update_fields=["name"])
+    return workspace
+
+
+def workspace_delete(*, actor: Actor, workspace: Workspace) -> None:
+    require_workspace_role(actor=actor, workspace=workspace, roles=(WorkspaceRole.ADMIN,))
+    if workspace.kind != WorkspaceKind.SHARED:
+        raise RuleViolation(
+            f"The {workspace.kind} workspace cannot be deleted; only shared workspaces can."
+        )
+    workspace.delete()
+
+
+def _require_members_managed(actor: Actor, workspace: Workspace) -> None:
+    require_workspace_role(actor=actor, workspace=workspace, roles=(WorkspaceRole.ADMIN,))
+    if workspace.kind not in MEMBER_MANAGED_KINDS:
+        raise RuleViolation(
+            f"The {workspace.kind} workspace's members follow the organization; only shared and "
+            "embedded workspaces have their own members."
+        )
+
+
+@transaction.atomic
+def workspace_member_add(
+    *,
+    actor: Actor,
+    workspace: Workspace,
+    membership: Membership,
+    role: str = WorkspaceRole.CONTRIBUTOR,
+) -> WorkspaceMembership:
+    _require_members_managed(actor, workspace)
+    if membership.organization_id != workspace.organization_id or not membership.is_active:
+        raise RuleViolation(
+            "Only active members of this organization can join its workspaces.", field="membership"
+        )
+    if WorkspaceMembership.objects.filter(workspace=workspace, membership=membership).exists():
+        raise RuleViolation("That member is already in the workspace.", field="membership")
+    return WorkspaceMembership.objects.create(workspace=workspace, membership=membership, role=role)
+
+
+def workspace_member_change_role(
+    *, actor: Actor, row: WorkspaceMembership, role: str
+) -> WorkspaceMembership:
+    _require_members_managed(actor, row.workspace)
+    row.role = role
+    row.save(update_fields=["role"])
+    return row
+
+
+def workspace_member_remove(*, actor: Actor, row: WorkspaceMembership) -> None:
+    _require_members_managed(actor, row.workspace)
+    row.delete()
