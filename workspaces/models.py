@@ -68,6 +68,11 @@ class Organization(models.Model):
     service_account = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Hosts on the organization's own network that services may call although they resolve to
+    # private addresses (on-prem systems). Exact host names, set by the owner.
+    onprem_allowed_hosts = models.JSONField(default=list, blank=True)
+    # How many days before an authentication dies it becomes `expiring` and people are told.
+    expiry_warning_days = models.PositiveSmallIntegerField(default=7)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

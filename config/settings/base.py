@@ -53,6 +53,8 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = [
     "workspaces",
+    "services",
+    "auths",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

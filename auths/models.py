@@ -1,0 +1,224 @@
+"""Authentications (the credentials of one account at one service), the OAuth transactions that
+create them, their lifecycle events, and organization webhooks."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from auths.encryption import EncryptedTextField
+from services.models import Service
+from workspaces.models import Membership, Organization, User, Workspace
+
+
+class AuthStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRING = "expiring", "Expiring soon"
+    NEEDS_REAUTH = "needs_reauth", "Needs re-authentication"
+    ERROR = "error", "Error"
+    DISABLED = "disabled", "Disabled"
+
+
+class Authentication(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="authentications"
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.PROTECT, related_name="authentications"
+    )
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="authentications")
+    # A member owns it; an embedded end user may own it instead (added with the embedded app).
+    owner = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="authentications"
+    )
+    end_user_ref = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=200)
+
+    # Secret material: encrypted at rest, never shown again after saving.
+    access_token = EncryptedTextField(null=True, blank=True)
+    refresh_token = EncryptedTextField(null=True, blank=True)
+    token_secret = EncryptedTextField(null=True, blank=True, help_text="OAuth1 token secret.")
+    api_key = EncryptedTextField(null=True, blank=True)
+    password = EncryptedTextField(null=True, blank=True)
+    secret_parameters = EncryptedTextField(
+        null=True, blank=True, help_text="JSON of secret parameter values."
+    )
+
+    # Non-secret values
+    username = models.CharField(max_length=300, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+    token_type = models.CharField(max_length=40, blank=True)
+
+    # Lifetimes
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    consented_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the person last granted access."
+    )
+    refresh_token_issued_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Predicted death of the refresh token (or the auth)."
+    )
+    refresh_token_expiry_reason = models.TextField(blank=True)
+
+    status = models.CharField(max_length=16, choices=AuthStatus.choices, default=AuthStatus.ACTIVE)
+    status_reason = models.TextField(blank=True)
+    # [{"code": "...", "message": "...", "since": iso8601}]
+    flags = models.JSONField(default=list, blank=True)
+
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every credential write: a writer that read version N updates only if it is still N.
+    version = models.PositiveIntegerField(default=1)
+
+    # Refresh scheduling: the scan claims rows whose refresh_due_at has passed by pushing it forward
+    # (a lease) in one UPDATE, so each auth is queued once however many schedulers run.
+    refresh_due_at = models.DateTimeField(null=True, blank=True)
+    refresh_failures = models.PositiveSmallIntegerField(default=0)
+    last_refresh_error = models.TextField(blank=True)
+    # Status already notified, so people hear once per episode, not once per attempt.
+    notified_status = models.CharField(max_length=16, blank=True)
+
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The scan reads only due rows: its cost follows the number due, not the total.
+            models.Index(
+                fields=["refresh_due_at"],
+                condition=Q(refresh_due_at__isnull=False),
+                name="auth_refresh_due_idx",
+            ),
+            models.Index(fields=["organization", "status"], name="auth_org_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class OAuthTransaction(models.Model):
+    """One authorization attempt, stored server-side: single use, bound to who started it, where
+    the result goes, and the token URL and redirect URI of that moment (mix-up defence)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    state_hash = models.CharField(max_length=64, unique=True)
+    code_verifier = EncryptedTextField(null=True, blank=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    started_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Set when re-authenticating in place: the auth keeps its id.
+    authentication = models.ForeignKey(
+        Authentication, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    secret_parameters = EncryptedTextField(null=True, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+    token_url = models.CharField(max_length=1000)
+    redirect_uri = models.CharField(max_length=1000)
+    client_id = models.CharField(max_length=500, blank=True)
+    expected_issuer = models.CharField(max_length=1000, blank=True)
+    # OAuth1 request token, between the two legs
+    request_token = models.CharField(max_length=500, blank=True)
+    request_token_secret = EncryptedTextField(null=True, blank=True)
+    return_url = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    result_authentication = models.ForeignKey(
+        Authentication, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    result_error = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"OAuth transaction for {self.service_id} ({'used' if self.used_at else 'open'})"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    REFRESHED = "refreshed", "Refreshed"
+    REFRESH_FAILED = "refresh_failed", "Refresh failed"
+    RECOVERED = "recovered", "Recovered"
+    EXPIRING = "expiring", "Expiring"
+    NEEDS_REAUTH = "needs_reauth", "Needs re-authentication"
+    EXPIRED_EARLY = "expired_early", "Expired early"
+    SERVICE_FLAGGED = "service_flagged", "Service flagged"
+    SERVICE_CLEARED = "service_cleared", "Service flag cleared"
+    REAUTHORIZED = "reauthorized", "Re-authorized"
+    DELETED = "deleted", "Deleted"
+    ERROR = "error", "Error"
+
+
+class AuthEvent(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="auth_events"
+    )
+    authentication = models.ForeignKey(
+        Authentication, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    # Kept when the authentication is deleted, so the log still says what it was.
+    authentication_ref = models.UUIDField(null=True, blank=True)
+    authentication_name = models.CharField(max_length=200, blank=True)
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.authentication_name}"
+
+
+class Webhook(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.CharField(max_length=1000)
+    signing_secret = EncryptedTextField(null=True, blank=True)
+    events = models.JSONField(default=list, blank=True, help_text="Event kinds; empty means all.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(AuthEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event"], name="webhook_delivery_once")
+        ]
+
+    def __str__(self):
+        return f"{self.event_id} -> {self.webhook_id}: {self.status}"
