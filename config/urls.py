@@ -14,6 +14,9 @@ def health(request):
 
 api_urlpatterns = [
     path("", include("workspaces.urls")),
+    path("", include("services.urls")),
+    path("", include("auths.urls")),
+    path("", include("auths.lifecycle_urls")),
 ]
 
 urlpatterns = [

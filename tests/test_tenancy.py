@@ -10,8 +10,10 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.api import TenantScopedMixin
+from tests.auths.endpoints import ENDPOINTS as AUTHS_ENDPOINTS
+from tests.services.endpoints import ENDPOINTS as SERVICES_ENDPOINTS
+from tests.workspaces.endpoints import ENDPOINTS as WORKSPACES_ENDPOINTS
 from workspaces.models import OrganizationAPIKey, Workspace, WorkspaceKind
-from workspaces.shared_workspaces import workspace_create, workspace_member_add
 
 PUBLIC_URL_NAMES = {"schema", "api-docs", "health"}
 
@@ -59,44 +61,7 @@ def test_admin_site_is_the_scoped_platform_site():
 # --- the endpoint matrix ------------------------------------------------------------------------
 
 
-def _shared_workspace(t):
-    return workspace_create(actor=t.actor(t.owner), name="Shared")
-
-
-def _workspace_member(t):
-    workspace = _shared_workspace(t)
-    return workspace_member_add(
-        actor=t.actor(t.owner), workspace=workspace, membership=t.membership(t.contributor)
-    )
-
-
-def _org(t):
-    return {"organization_slug": t.organization.slug}
-
-
-# name -> (methods, kwargs builder). Builders take the victim tenant and return URL kwargs.
-ENDPOINTS = {
-    "organization-detail": (["get", "patch"], _org),
-    "organization-transfer-ownership": (["post"], _org),
-    "member-list": (["get", "post"], _org),
-    "member-detail": (["get", "patch"], lambda t: {**_org(t), "pk": t.membership(t.viewer).pk}),
-    "member-deactivate": (["post"], lambda t: {**_org(t), "pk": t.membership(t.viewer).pk}),
-    "workspace-list": (["get", "post"], _org),
-    "workspace-detail": (
-        ["get", "patch", "delete"],
-        lambda t: {**_org(t), "pk": _shared_workspace(t).pk},
-    ),
-    "workspace-member-list": (
-        ["get", "post"],
-        lambda t: {**_org(t), "workspace_pk": _shared_workspace(t).pk},
-    ),
-    "workspace-member-detail": (
-        ["get", "patch", "delete"],
-        lambda t: (lambda row: {**_org(t), "workspace_pk": row.workspace_id, "pk": row.pk})(
-            _workspace_member(t)
-        ),
-    ),
-}
+ENDPOINTS = {**WORKSPACES_ENDPOINTS, **SERVICES_ENDPOINTS, **AUTHS_ENDPOINTS}
 # Endpoints that list the caller's own organizations: an outsider sees only theirs (tested below).
 SELF_SCOPED = {"organization-list"}
 
@@ -142,7 +107,9 @@ def test_organization_list_shows_only_own_organizations(tenant, other_tenant, ap
 
 
 def test_workspace_list_hides_other_members_personal_workspaces(tenant, api):
-    response = api.as_user(tenant.contributor).get(reverse("workspace-list", kwargs=_org(tenant)))
+    response = api.as_user(tenant.contributor).get(
+        reverse("workspace-list", kwargs={"organization_slug": tenant.organization.slug})
+    )
     kinds = sorted(w["kind"] for w in response.json()["results"])
     assert kinds == ["organization", "personal"]
     personal = Workspace.objects.get(personal_owner__user=tenant.contributor)
