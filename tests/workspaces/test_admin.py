@@ -109,3 +109,21 @@ def test_superuser_sees_every_organization(client, tenant, other_tenant):
     client.force_login(UserFactory(is_superuser=True, is_staff=True))
     page = client.get(reverse("admin:workspaces_membership_changelist")).content.decode()
     assert tenant.contributor.email in page and other_tenant.contributor.email in page
+
+
+def test_org_owner_logs_in_through_the_admin_login_form(client, tenant):
+    response = client.post(
+        reverse("admin:login"),
+        {"username": tenant.owner.email, "password": "pw-for-tests-123", "next": "/admin/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_contributor_cannot_log_in_through_the_admin_login_form(client, tenant):
+    response = client.post(
+        reverse("admin:login"),
+        {"username": tenant.contributor.email, "password": "pw-for-tests-123", "next": "/admin/"},
+    )
+    assert response.status_code == 200
+    assert "organization owners" in response.content.decode()
