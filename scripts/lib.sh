@@ -17,3 +17,18 @@ venv_ready() {
     # shellcheck disable=SC1091
     . .venv/bin/activate
 }
+
+# Browser tests drive Debian's Chromium with Playwright (Playwright cannot download browsers here).
+ensure_chromium() {
+    if command -v chromium > /dev/null; then
+        return
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+        echo "Installing Chromium for the browser tests (apt-get install chromium)..."
+        apt-get update -qq > /dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+    else
+        echo "Browser tests need Chromium: install it with 'sudo apt-get install chromium'." >&2
+        exit 2
+    fi
+}
