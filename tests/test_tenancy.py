@@ -63,7 +63,7 @@ def test_admin_site_is_the_scoped_platform_site():
 
 ENDPOINTS = {**WORKSPACES_ENDPOINTS, **SERVICES_ENDPOINTS, **AUTHS_ENDPOINTS}
 # Endpoints that list the caller's own organizations: an outsider sees only theirs (tested below).
-SELF_SCOPED = {"organization-list"}
+SELF_SCOPED = {"organization-list", "user-api-key-list", "user-api-key-detail"}
 
 
 def test_every_api_endpoint_is_in_the_isolation_matrix():

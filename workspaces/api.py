@@ -5,17 +5,23 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
 
 from config.api import IsAuthenticatedOrApiKey, OrganizationScopedViewSet, TenantScopedMixin
-from workspaces import members, organizations, shared_workspaces
+from workspaces import api_key_management, members, organizations, shared_workspaces
 from workspaces.models import Membership, Organization, OrganizationAPIKey
 from workspaces.selectors import (
     member_list_for_actor,
+    organization_api_key_list_for_actor,
     organization_list_for_user,
+    user_api_key_list_for_user,
     workspace_list_for_actor,
 )
 from workspaces.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeySerializer,
     MemberAddSerializer,
     MemberRoleSerializer,
     MembershipSerializer,
@@ -188,4 +194,59 @@ class WorkspaceMemberViewSet(
 
     def destroy(self, request, *args, **kwargs):
         shared_workspaces.workspace_member_remove(actor=self.actor, row=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _created_key_response(key_obj, key):
+    data = ApiKeyCreatedSerializer(key_obj).data
+    data["key"] = key
+    return Response(data, status=status.HTTP_201_CREATED)
+
+
+class UserApiKeyViewSet(TenantScopedMixin, mixins.ListModelMixin, GenericViewSet):
+    """Your own API keys (acting as you in every organization you belong to)."""
+
+    serializer_class = ApiKeySerializer
+    permission_classes = [IsAuthenticated]
+    lookup_field = "prefix"
+
+    def get_queryset(self):
+        return user_api_key_list_for_user(user=self.request.user)
+
+    @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ApiKeySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key_obj, key = api_key_management.user_api_key_create(
+            user=request.user, name=data.validated_data["name"]
+        )
+        return _created_key_response(key_obj, key)
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        api_key_management.api_key_revoke(key=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrganizationApiKeyViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
+    """The organization's API keys (for an embedded customer's backend). Owner only."""
+
+    serializer_class = ApiKeySerializer
+    lookup_field = "prefix"
+
+    def scoped_queryset(self, actor):
+        return organization_api_key_list_for_actor(actor=actor)
+
+    @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ApiKeySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key_obj, key = api_key_management.organization_api_key_create(
+            actor=self.actor, name=data.validated_data["name"]
+        )
+        return _created_key_response(key_obj, key)
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        api_key_management.organization_api_key_revoke(actor=self.actor, key=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

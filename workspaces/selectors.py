@@ -3,7 +3,14 @@
 from django.db.models import Q, QuerySet
 
 from workspaces.access import Actor
-from workspaces.models import Membership, Organization, Workspace, WorkspaceKind
+from workspaces.models import (
+    Membership,
+    Organization,
+    OrganizationAPIKey,
+    UserAPIKey,
+    Workspace,
+    WorkspaceKind,
+)
 
 
 def organization_list_for_user(*, user) -> QuerySet[Organization]:
@@ -29,3 +36,13 @@ def workspace_list_for_actor(*, actor: Actor) -> QuerySet[Workspace]:
         | Q(personal_owner=actor.membership)
         | Q(members__membership=actor.membership)
     ).distinct()
+
+
+def user_api_key_list_for_user(*, user) -> QuerySet[UserAPIKey]:
+    return UserAPIKey.objects.filter(user=user)
+
+
+def organization_api_key_list_for_actor(*, actor: Actor) -> QuerySet[OrganizationAPIKey]:
+    if not actor.is_owner:
+        return OrganizationAPIKey.objects.none()
+    return OrganizationAPIKey.objects.filter(organization=actor.organization)

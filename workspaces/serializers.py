@@ -101,3 +101,14 @@ class WorkspaceMemberSerializer(serializers.ModelSerializer):
 
 class WorkspaceMemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=WorkspaceRole.choices)
+
+
+class ApiKeySerializer(serializers.Serializer):
+    prefix = serializers.CharField(read_only=True)
+    name = serializers.CharField(max_length=50)
+    created = serializers.DateTimeField(read_only=True)
+    revoked = serializers.BooleanField(read_only=True)
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once; store it now.")

@@ -5,6 +5,26 @@ from workspaces import api
 ORG = "organizations/<slug:organization_slug>"
 
 urlpatterns = [
+    path(
+        "me/api-keys/",
+        api.UserApiKeyViewSet.as_view({"get": "list", "post": "create"}),
+        name="user-api-key-list",
+    ),
+    path(
+        "me/api-keys/<str:prefix>/",
+        api.UserApiKeyViewSet.as_view({"delete": "destroy"}),
+        name="user-api-key-detail",
+    ),
+    path(
+        f"{ORG}/api-keys/",
+        api.OrganizationApiKeyViewSet.as_view({"get": "list", "post": "create"}),
+        name="organization-api-key-list",
+    ),
+    path(
+        f"{ORG}/api-keys/<str:prefix>/",
+        api.OrganizationApiKeyViewSet.as_view({"delete": "destroy"}),
+        name="organization-api-key-detail",
+    ),
     path("organizations/", api.OrganizationListView.as_view(), name="organization-list"),
     path(
         f"{ORG}/",

@@ -1,6 +1,7 @@
 """Workspaces API endpoints for the isolation matrix in tests/test_tenancy.py:
 url name -> (methods, builder). A builder takes the victim Tenant and returns the URL kwargs."""
 
+from workspaces.models import OrganizationAPIKey
 from workspaces.shared_workspaces import workspace_create, workspace_member_add
 
 
@@ -20,7 +21,14 @@ def _org(t):
 
 
 # name -> (methods, kwargs builder). Builders take the victim tenant and return URL kwargs.
+def _org_api_key(t):
+    key, _ = OrganizationAPIKey.objects.create_key(name="k", organization=t.organization)
+    return {**_org(t), "prefix": key.prefix}
+
+
 ENDPOINTS = {
+    "organization-api-key-list": (["get", "post"], _org),
+    "organization-api-key-detail": (["delete"], _org_api_key),
     "organization-detail": (["get", "patch"], _org),
     "organization-transfer-ownership": (["post"], _org),
     "member-list": (["get", "post"], _org),

@@ -164,3 +164,50 @@ def test_list_endpoints_paginate(tenant, api):
     response = api.as_user(tenant.owner).get(org_url("member-list", tenant), {"limit": 2})
     body = response.json()
     assert body["count"] == 4 and len(body["results"]) == 2 and body["next"]
+
+
+def test_person_creates_lists_and_revokes_their_own_api_key(tenant, api):
+    client = api.as_user(tenant.contributor)
+    created = client.post(reverse("user-api-key-list"), {"name": "laptop"}, format="json")
+    assert created.status_code == 201
+    key, prefix = created.json()["key"], created.json()["prefix"]
+    listed = client.get(reverse("user-api-key-list")).json()["results"]
+    assert [k["prefix"] for k in listed] == [prefix] and "key" not in listed[0]
+    assert key not in str(UserAPIKey.objects.values_list()), "only the hash is stored"
+    api.logout()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert api.get(org_url("organization-detail", tenant)).status_code == 200
+    api.credentials()
+    client = api.as_user(tenant.contributor)
+    assert (
+        client.delete(reverse("user-api-key-detail", kwargs={"prefix": prefix})).status_code == 204
+    )
+    api.logout()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert api.get(org_url("organization-detail", tenant)).status_code in (401, 403)
+
+
+def test_nobody_revokes_another_persons_api_key(tenant, api):
+    key_obj, _ = UserAPIKey.objects.create_key(name="cli", user=tenant.viewer)
+    response = api.as_user(tenant.owner).delete(
+        reverse("user-api-key-detail", kwargs={"prefix": key_obj.prefix})
+    )
+    assert response.status_code == 404
+    assert not UserAPIKey.objects.get(prefix=key_obj.prefix).revoked
+
+
+def test_only_the_owner_creates_organization_api_keys(tenant, api):
+    url = org_url("organization-api-key-list", tenant)
+    refused = api.as_user(tenant.admin).post(url, {"name": "backend"}, format="json")
+    assert refused.status_code == 403
+    created = api.as_user(tenant.owner).post(url, {"name": "backend"}, format="json")
+    assert created.status_code == 201 and created.json()["key"]
+    assert OrganizationAPIKey.objects.filter(organization=tenant.organization).count() == 1
+
+
+def test_api_key_without_a_name_is_a_field_error(tenant, api):
+    response = api.as_user(tenant.owner).post(
+        org_url("organization-api-key-list", tenant), {"name": " "}, format="json"
+    )
+    assert response.status_code == 400
+    assert "name" in response.json()["error"]["fields"]
