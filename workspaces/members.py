@@ -93,5 +93,5 @@ def member_deactivate(*, actor: Actor, membership: Membership) -> Membership:
 
 # Steps other apps need before a member goes (e.g. handing custom services to the service
 # account). Each takes (actor, membership) and raises RuleViolation to refuse. Listed explicitly
-# where they are defined, so the order is visible: see services.ownership.
+# where they are defined, so the order is visible: see services.apps (custom services).
 DEACTIVATION_STEPS: list = []

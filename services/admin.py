@@ -1,0 +1,277 @@
+"""Admin for services. Org owners see their organization's custom services and the catalog
+connectors (read-only); superusers see everything and may correct a connector (the data files win
+on the next load). Saving a custom service goes through the domain functions, so the admin obeys
+the same rules as the API. The client secret is write-only: never rendered, only "set" or "not
+set"; warnings are shown on the list and on the page."""
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.db.models import Q
+from django.utils.html import format_html, format_html_join
+
+from config.admin_site import owned_organization_ids
+from services.custom_services import custom_service_create, custom_service_update
+from services.models import Service, ServiceSource
+from services.notices import service_warnings
+from services.validation import DEFINITION_FIELDS, definition_validate
+from workspaces.admin_scoping import DomainForm, DomainFormAdmin, admin_actor
+from workspaces.errors import DomainError
+
+JSON_FIELDS = [
+    f for f in DEFINITION_FIELDS if Service._meta.get_field(f).get_internal_type() == "JSONField"
+]
+
+FIELDSETS = [
+    ("Identity", ["name", "slug", "icon", "description", "documentation_url"]),
+    (
+        "Auth scheme",
+        ["auth_scheme", "grant_type", "pkce", "discouraged_acknowledged"],
+    ),
+    (
+        "OAuth",
+        [
+            "authorize_url",
+            "token_url",
+            "refresh_url",
+            "revoke_url",
+            "request_token_url",
+            "issuer",
+            "scopes_available",
+            "scopes_default",
+            "scope_separator",
+            "authorize_params",
+            "token_params",
+            "refresh_params",
+            "client_auth_method",
+            "client_id",
+        ],
+    ),
+    (
+        "Calling the API",
+        [
+            "base_url",
+            "credential_placement",
+            "credential_header_name",
+            "credential_prefix",
+            "credential_query_param",
+            "parameters",
+        ],
+    ),
+    (
+        "Token responses",
+        [
+            "default_token_lifetime",
+            "token_path",
+            "token_response_parameters",
+            "expired_status_codes",
+            "rotates_refresh_tokens",
+            "refresh_lead_seconds",
+        ],
+    ),
+    (
+        "Umbrella application",
+        [
+            "umbrella_status",
+            "access_token_lifetime",
+            "refresh_token_max_age",
+            "refresh_token_idle_timeout",
+            "test_refresh_token_lifetime",
+            "test_exempt_scopes",
+        ],
+    ),
+]
+
+
+def _definition(cleaned_data: dict) -> dict:
+    values = {f: cleaned_data[f] for f in DEFINITION_FIELDS if f in cleaned_data}
+    for field in JSON_FIELDS:
+        if values.get(field) is None:
+            values[field] = Service._meta.get_field(field).get_default()
+    for field in ("scope_separator",):
+        if values.get(field) is None:
+            values[field] = " "
+    return values
+
+
+def _formfield(db_field, **kwargs):
+    if isinstance(db_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
+class SecretFields(forms.Form):
+    new_client_secret = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: leave empty to keep the current secret.",
+    )
+
+
+class CustomServiceAddForm(DomainForm):
+    new_client_secret = SecretFields.base_fields["new_client_secret"]
+
+    class Meta:
+        model = Service
+        fields = ["organization", "workspace", *DEFINITION_FIELDS]
+        formfield_callback = _formfield
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].required = True
+        self.fields["workspace"].required = False
+        self.fields[
+            "workspace"
+        ].help_text = (
+            "Empty: your personal workspace (platform) or the embedded workspace (embedded)."
+        )
+        self.fields["slug"].required = False
+
+    def perform(self):
+        actor = admin_actor(self.request, self.cleaned_data["organization"])
+        return custom_service_create(
+            actor=actor,
+            definition=_definition(self.cleaned_data),
+            client_secret=self.cleaned_data.get("new_client_secret") or None,
+            workspace=self.cleaned_data.get("workspace"),
+        )
+
+
+class CustomServiceChangeForm(DomainForm):
+    new_client_secret = SecretFields.base_fields["new_client_secret"]
+    clear_client_secret = forms.BooleanField(required=False, help_text="Remove the secret.")
+
+    class Meta:
+        model = Service
+        fields = list(DEFINITION_FIELDS)
+        formfield_callback = _formfield
+
+    def perform(self):
+        service = Service.objects.get(pk=self.instance.pk)
+        return custom_service_update(
+            actor=admin_actor(self.request, service.organization),
+            service=service,
+            changes=_definition(self.cleaned_data),
+            client_secret=self.cleaned_data.get("new_client_secret") or None,
+            clear_client_secret=self.cleaned_data.get("clear_client_secret", False),
+        )
+
+
+class ConnectorForm(forms.ModelForm):
+    """Superusers only; the catalog files win on the next load."""
+
+    class Meta:
+        model = Service
+        fields = list(DEFINITION_FIELDS)
+        formfield_callback = _formfield
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                definition_validate(
+                    values=_definition(cleaned), require_client=False, check_hosts=False
+                )
+            except DomainError as error:
+                field = error.field if error.field in self.fields else None
+                self.add_error(field, error.message)
+        return cleaned
+
+
+@admin.register(Service)
+class ServiceAdmin(DomainFormAdmin):
+    list_display = ["name", "source", "organization", "owner", "auth_scheme", "notices"]
+    list_filter = ["source", "auth_scheme", "umbrella_status"]
+    search_fields = ["name", "slug"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["warnings", "client_secret_status", "source", "owner", "workspace"]
+
+    def get_queryset(self, request):
+        queryset = Service.objects.exclude(source=ServiceSource.GENERIC).select_related(
+            "organization__service_account", "owner", "workspace"
+        )
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(
+            Q(source=ServiceSource.CONNECTOR)
+            | Q(organization__in=owned_organization_ids(request.user))
+        )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @staticmethod
+    def _is_connector(obj) -> bool:
+        return obj is not None and obj.source == ServiceSource.CONNECTOR
+
+    def has_change_permission(self, request, obj=None):
+        if self._is_connector(obj) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if self._is_connector(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if self._is_connector(obj):
+            kwargs["form"] = ConnectorForm
+            kwargs["fields"] = list(DEFINITION_FIELDS)
+            return admin.ModelAdmin.get_form(self, request, obj, change, **kwargs)
+        kwargs["form"] = CustomServiceChangeForm if obj else CustomServiceAddForm
+        kwargs["fields"] = None
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        sets = [(title, {"fields": fields}) for title, fields in FIELDSETS]
+        if obj is None:
+            sets.insert(0, ("Where", {"fields": ["organization", "workspace"]}))
+            sets.append(("Client secret", {"fields": ["new_client_secret"]}))
+            return sets
+        sets.insert(0, ("Notices", {"fields": ["warnings", "source", "owner", "workspace"]}))
+        secret = ["client_secret_status"]
+        if not self._is_connector(obj):
+            secret += ["new_client_secret", "clear_client_secret"]
+        sets.append(("Client secret", {"fields": secret}))
+        return sets
+
+    def save_form(self, request, form, change):
+        if isinstance(form, ConnectorForm):
+            return form.save(commit=False)
+        return super().save_form(request, form, change)
+
+    def save_model(self, request, obj, form, change):
+        if isinstance(form, ConnectorForm):
+            obj.save()
+
+    def delete_model(self, request, obj):
+        from services.custom_services import custom_service_delete
+
+        custom_service_delete(actor=admin_actor(request, obj.organization), service=obj)
+
+    @admin.display(description="Warnings")
+    def warnings(self, obj):
+        items = service_warnings(service=obj)
+        if not items:
+            return "None"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li><strong>{}</strong>: {}</li>", ((w["code"], w["message"]) for w in items)
+            ),
+        )
+
+    @admin.display(description="Notices")
+    def notices(self, obj):
+        return ", ".join(w["code"] for w in service_warnings(service=obj)) or "-"
+
+    @admin.display(description="Client secret")
+    def client_secret_status(self, obj):
+        return "set (hidden)" if obj.client_secret is not None else "not set"

@@ -1,0 +1,84 @@
+"""Warnings shown with a service everywhere it is returned (API and admin).
+
+- a discouraged scheme (OAuth 2.0 password grant, OAuth 1.0a) always carries a warning;
+- a custom service owned by a personal account instead of the organization's service account
+  (the source document's recommendation: a leaver must not take services along);
+- an umbrella application in test status, or suspected of it, whose tokens die early.
+"""
+
+from services.models import AuthScheme, Service, ServiceSource, UmbrellaStatus
+
+
+def _days(seconds: int) -> str:
+    days = seconds / 86400
+    return f"{days:g} day{'s' if days != 1 else ''}"
+
+
+def service_warnings(*, service: Service) -> list[dict]:
+    warnings = []
+    if service.is_discouraged:
+        what = (
+            "OAuth 1.0a"
+            if service.auth_scheme == AuthScheme.OAUTH1
+            else "The OAuth 2.0 password grant"
+        )
+        warnings.append(
+            {
+                "code": "discouraged_scheme",
+                "message": (
+                    f"{what} is discouraged for the security risks it poses; use OAuth 2.0 "
+                    "authorization code with PKCE if the provider offers it."
+                ),
+            }
+        )
+    if service.source == ServiceSource.CUSTOM and service.owner_id is not None:
+        organization = service.organization
+        if organization.service_account_id is None:
+            warnings.append(
+                {
+                    "code": "owned_by_personal_account",
+                    "message": (
+                        f"Owned by the personal account {service.owner.email}. Name a service "
+                        "account for the organization and transfer the service to it, so that "
+                        "nobody leaving can take it along."
+                    ),
+                }
+            )
+        elif organization.service_account_id != service.owner_id:
+            warnings.append(
+                {
+                    "code": "owned_by_personal_account",
+                    "message": (
+                        f"Owned by the personal account {service.owner.email} instead of the "
+                        f"service account {organization.service_account.email}; transfer it "
+                        "to the service account."
+                    ),
+                }
+            )
+    if service.umbrella_status == UmbrellaStatus.TEST:
+        lifetime = service.test_refresh_token_lifetime
+        detail = (
+            f"refresh tokens die {_days(lifetime)} after consent"
+            if lifetime
+            else "tokens may die early"
+        )
+        warnings.append(
+            {
+                "code": "umbrella_test_status",
+                "message": (
+                    f"The provider-side OAuth app is in test status: {detail}. Verify or publish "
+                    "the app with the provider, then re-authenticate."
+                ),
+            }
+        )
+    elif service.suspected_test_status:
+        warnings.append(
+            {
+                "code": "suspected_test_status",
+                "message": (
+                    "Authentications of this service keep dying early: the provider-side OAuth "
+                    "app is probably in test status. Verify or publish it with the provider."
+                ),
+            }
+        )
+    return warnings

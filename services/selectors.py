@@ -1,0 +1,77 @@
+"""Scoped reads of services. Views call these, never Service.objects.
+
+- the catalog (connectors) is the same for everyone;
+- every member sees, as a *picker view*, the connectors and all of the organization's custom
+  services (they are usable organization-wide);
+- the full definition of a custom service is for its owner, the org owner and admins
+  (services.rules.may_manage_custom_service);
+- generic definitions are never listed as services; another organization's services do not exist.
+"""
+
+from django.db.models import Q, QuerySet
+
+from services.models import Service, ServiceSource
+from workspaces.access import Actor
+from workspaces.errors import NotFound
+
+
+def _search(queryset: QuerySet, search: str | None) -> QuerySet:
+    if search:
+        search = search.strip()
+        queryset = queryset.filter(
+            Q(name__icontains=search) | Q(slug__icontains=search) | Q(description__icontains=search)
+        )
+    return queryset
+
+
+def connector_list(*, search: str | None = None) -> QuerySet[Service]:
+    return _search(Service.objects.filter(source=ServiceSource.CONNECTOR), search)
+
+
+def connector_get(*, slug: str) -> Service:
+    connector = connector_list().filter(slug=slug).first()
+    if connector is None:
+        raise NotFound("No catalog connector has this slug.")
+    return connector
+
+
+def service_list_for_actor(
+    *, actor: Actor, search: str | None = None, source: str | None = None
+) -> QuerySet[Service]:
+    """What a member can pick to create authentications with: connectors and the organization's
+    custom services."""
+    queryset = Service.objects.filter(
+        Q(source=ServiceSource.CONNECTOR)
+        | Q(source=ServiceSource.CUSTOM, organization=actor.organization)
+    ).select_related("organization__service_account", "owner")
+    if source:
+        queryset = queryset.filter(source=source)
+    return _search(queryset, search)
+
+
+def service_get_for_actor(*, actor: Actor, service_id) -> Service:
+    """A service the actor may authenticate with, or NotFound."""
+    service = service_list_for_actor(actor=actor).filter(pk=service_id).first()
+    if service is None:
+        raise NotFound("Service not found.")
+    return service
+
+
+def custom_service_list_for_actor(*, actor: Actor, search: str | None = None) -> QuerySet[Service]:
+    """The custom services the actor sees in full: all of the organization's for the org owner and
+    admins, their own for everyone else."""
+    queryset = Service.objects.filter(
+        source=ServiceSource.CUSTOM, organization=actor.organization
+    ).select_related("organization__service_account", "owner", "workspace", "template")
+    if not actor.is_owner_or_admin:
+        if actor.user is None:
+            return queryset.none()
+        queryset = queryset.filter(owner=actor.user)
+    return _search(queryset, search)
+
+
+def custom_service_in_organization(*, actor: Actor) -> QuerySet[Service]:
+    """All of the organization's custom services (detail views decide picker vs full)."""
+    return Service.objects.filter(
+        source=ServiceSource.CUSTOM, organization=actor.organization
+    ).select_related("organization__service_account", "owner", "workspace", "template")

@@ -1,0 +1,441 @@
+"""Validation of a service definition, with errors that name the field and say how to fix it.
+
+A definition is a dict of Service field names (see DEFINITION_FIELDS). The same checks serve custom
+services (API and admin), generic service authentications and the connector catalog:
+
+- scheme completeness: an oauth2 service needs a token URL, and so on;
+- URLs: https only (plain http only when settings.EGRESS_ALLOW_INSECURE_LOCAL is on, for local
+  development), no credentials inside URLs;
+- every `{{placeholder}}` is declared, as a parameter or as a token-response parameter;
+- hosts: a literal host that resolves to a private, loopback, link-local, CGNAT, metadata or any
+  other non-public address is refused unless the organization has allow-listed it as an on-prem
+  host. A host with placeholders (`{{shop}}.myshopify.com`) is checked on its fixed part. A name
+  that does not resolve right now is accepted: the egress module checks every address again at
+  connect time, so this check is an early, friendly refusal and not the only guard;
+- discouraged schemes (OAuth 2.0 password grant, OAuth 1.0a) need discouraged_acknowledged=True,
+  and always carry a warning (services/notices.py).
+
+`definition_validate` raises workspaces.errors.RuleViolation with `field` set, for the first
+problem it finds, in the order a person would fix them.
+"""
+
+import ipaddress
+import re
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from auths.egress import EgressPolicy, address_is_public
+from services.models import (
+    AuthScheme,
+    ClientAuthMethod,
+    CredentialPlacement,
+    GrantType,
+    UmbrellaStatus,
+)
+from workspaces.errors import RuleViolation
+
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+PARAMETER_TYPES = ("string", "number", "boolean", "url")
+PARAMETER_KEYS = {
+    "name",
+    "title",
+    "type",
+    "required",
+    "secret",
+    "pattern",
+    "default",
+    "description",
+}
+
+URL_FIELDS = ("authorize_url", "token_url", "refresh_url", "revoke_url", "request_token_url")
+ALL_URL_FIELDS = (*URL_FIELDS, "base_url")
+
+# The fields a definition is made of: identity, scheme, endpoints, API calls, parameters,
+# token-response handling and the umbrella application. client_secret is handled apart (sealed).
+DEFINITION_FIELDS = (
+    "slug",
+    "name",
+    "icon",
+    "description",
+    "documentation_url",
+    "auth_scheme",
+    "grant_type",
+    "pkce",
+    "discouraged_acknowledged",
+    "authorize_url",
+    "token_url",
+    "refresh_url",
+    "revoke_url",
+    "request_token_url",
+    "issuer",
+    "scopes_available",
+    "scopes_default",
+    "scope_separator",
+    "authorize_params",
+    "token_params",
+    "refresh_params",
+    "client_auth_method",
+    "client_id",
+    "base_url",
+    "credential_placement",
+    "credential_header_name",
+    "credential_prefix",
+    "credential_query_param",
+    "parameters",
+    "default_token_lifetime",
+    "token_path",
+    "token_response_parameters",
+    "expired_status_codes",
+    "rotates_refresh_tokens",
+    "refresh_lead_seconds",
+    "umbrella_status",
+    "access_token_lifetime",
+    "refresh_token_max_age",
+    "refresh_token_idle_timeout",
+    "test_refresh_token_lifetime",
+    "test_exempt_scopes",
+)
+
+LIFETIME_FIELDS = (
+    "access_token_lifetime",
+    "refresh_token_max_age",
+    "refresh_token_idle_timeout",
+    "test_refresh_token_lifetime",
+    "refresh_lead_seconds",
+)
+
+
+def _fail(field: str, message: str):
+    raise RuleViolation(f"{field}: {message}", field=field)
+
+
+def placeholders_in(text: str) -> list[str]:
+    return [m.strip() for m in PLACEHOLDER.findall(text or "")]
+
+
+def is_discouraged(values: dict) -> bool:
+    return values.get("auth_scheme") == AuthScheme.OAUTH1 or (
+        values.get("auth_scheme") == AuthScheme.OAUTH2
+        and values.get("grant_type") == GrantType.PASSWORD
+    )
+
+
+# --- hosts ---------------------------------------------------------------------------------------
+
+
+def fixed_host_part(host: str) -> str:
+    """The part of a host name that no placeholder can change: the labels after the last label
+    that holds a placeholder. `{{shop}}.myshopify.com` -> `myshopify.com`; `{{host}}` -> ``."""
+    if "{{" not in host:
+        return host
+    labels = host.split(".")
+    last = max(i for i, label in enumerate(labels) if "{{" in label or "}}" in label)
+    return ".".join(labels[last + 1 :])
+
+
+def _literal_address(host: str):
+    """An IP address written in the URL, in any form a resolver accepts (dotted, decimal like
+    2130706433, octal or hex IPv4 shorthand, IPv6), or None for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fA-FxX.]+", host) and not re.search(r"[a-wyzA-WYZ]", host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def host_addresses(host: str) -> list:
+    """Every address a host stands for: itself when it is an address, else what it resolves to
+    (empty when it does not resolve now)."""
+    literal = _literal_address(host)
+    if literal is not None:
+        return [literal]
+    try:
+        infos = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError):
+        return []
+    addresses = []
+    for info in infos:
+        try:
+            addresses.append(ipaddress.ip_address(info[4][0].split("%")[0]))
+        except ValueError:
+            continue
+    return addresses
+
+
+def host_check(*, field: str, host: str, policy: EgressPolicy) -> None:
+    """Refuse a host that stands for a non-public address, unless allow-listed on-prem."""
+    checked = fixed_host_part(host).strip(".").lower()
+    if not checked or policy.host_is_allowed_private(checked):
+        return
+    if policy.host_is_allowed_private(host.lower()):
+        return
+    internal = [ip for ip in host_addresses(checked) if not address_is_public(ip)]
+    if internal:
+        _fail(
+            field,
+            f"the host '{checked}' is a private, loopback, link-local or metadata address "
+            f"({internal[0]}), which the platform does not call. If it is a system on your own "
+            "network, ask the organization owner to add it to the on-prem allowed hosts.",
+        )
+
+
+# --- URLs ----------------------------------------------------------------------------------------
+
+
+def url_check(*, field: str, url: str, policy: EgressPolicy | None) -> None:
+    if not url:
+        return
+    if url.lstrip().startswith("{{"):
+        # The scheme and host come from a value filled in later (e.g. Salesforce's instance URL
+        # from the token response); the egress module checks them when the call is made.
+        return
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        _fail(field, f"'{url}' is not a valid URL; write it as https://host/path.")
+    allow_http = settings.EGRESS_ALLOW_INSECURE_LOCAL
+    if parts.scheme != "https" and not (parts.scheme == "http" and allow_http):
+        _fail(
+            field,
+            f"use an https:// URL (got '{url}'). Plain http is allowed only for local "
+            "development (EGRESS_ALLOW_INSECURE_LOCAL).",
+        )
+    if not host:
+        _fail(field, f"'{url}' has no host; write it as https://host/path.")
+    if parts.username or parts.password:
+        _fail(
+            field,
+            "remove the user name and password from the URL; credentials are sent as the auth "
+            "scheme says, never inside URLs.",
+        )
+    if policy is not None:
+        host_check(field=field, host=host, policy=policy)
+
+
+# --- the definition ------------------------------------------------------------------------------
+
+
+def _check_parameters(parameters) -> dict[str, dict]:
+    if not isinstance(parameters, list):
+        _fail("parameters", 'give a list of parameters, e.g. [{"name": "shop", ...}].')
+    declared: dict[str, dict] = {}
+    for index, parameter in enumerate(parameters):
+        where = f"parameters[{index}]"
+        if not isinstance(parameter, dict):
+            _fail(where, "each parameter is an object with at least a name.")
+        unknown = set(parameter) - PARAMETER_KEYS
+        if unknown:
+            _fail(
+                where,
+                f"unknown key(s) {', '.join(sorted(unknown))}; use only "
+                f"{', '.join(sorted(PARAMETER_KEYS))}.",
+            )
+        name = parameter.get("name")
+        if not isinstance(name, str) or not PARAMETER_NAME.match(name):
+            _fail(
+                f"{where}.name",
+                "a parameter name starts with a letter or _ and has only letters, digits and _.",
+            )
+        if name in declared:
+            _fail(f"{where}.name", f"the parameter '{name}' is declared twice; rename one.")
+        kind = parameter.get("type", "string")
+        if kind not in PARAMETER_TYPES:
+            _fail(f"{where}.type", f"choose one of {', '.join(PARAMETER_TYPES)}.")
+        pattern = parameter.get("pattern")
+        if pattern:
+            try:
+                re.compile(pattern)
+            except (re.error, TypeError) as error:
+                _fail(f"{where}.pattern", f"not a valid regular expression ({error}).")
+        if parameter.get("secret") and parameter.get("default") not in (None, ""):
+            _fail(
+                f"{where}.default",
+                "a secret parameter has no default; its value is entered when authenticating.",
+            )
+        for flag in ("required", "secret"):
+            if flag in parameter and not isinstance(parameter[flag], bool):
+                _fail(f"{where}.{flag}", "use true or false.")
+        declared[name] = parameter
+    return declared
+
+
+def _check_str_dict(field: str, value) -> None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        _fail(field, 'give an object of text values, e.g. {"access_type": "offline"}.')
+
+
+def _check_scopes(values: dict) -> None:
+    for field in ("scopes_available", "scopes_default", "test_exempt_scopes"):
+        scopes = values.get(field) or []
+        if not isinstance(scopes, list) or not all(isinstance(s, str) and s for s in scopes):
+            _fail(field, 'give a list of scope names, e.g. ["read", "write"].')
+    available = values.get("scopes_available") or []
+    missing = [s for s in values.get("scopes_default") or [] if available and s not in available]
+    if missing:
+        _fail(
+            "scopes_default",
+            f"{', '.join(missing)} not in scopes_available; add them there or remove them here.",
+        )
+    if values.get("auth_scheme") == AuthScheme.TOKEN and (
+        values.get("scopes_available") or values.get("scopes_default")
+    ):
+        _fail("scopes_available", "token services have no scopes; remove them.")
+
+
+def _check_scheme(values: dict, *, has_client_secret: bool, require_client: bool) -> None:
+    scheme = values.get("auth_scheme")
+    if scheme not in AuthScheme.values:
+        _fail("auth_scheme", f"choose one of {', '.join(AuthScheme.values)}.")
+    grant = values.get("grant_type") or ""
+    if scheme == AuthScheme.OAUTH2:
+        if grant not in GrantType.values:
+            _fail("grant_type", f"an oauth2 service needs one of {', '.join(GrantType.values)}.")
+        if grant == GrantType.AUTHORIZATION_CODE and not values.get("authorize_url"):
+            _fail(
+                "authorize_url",
+                "an oauth2 authorization-code service needs the provider's authorization URL.",
+            )
+        if not values.get("token_url"):
+            _fail("token_url", "an oauth2 service needs the provider's token URL.")
+    elif grant:
+        _fail("grant_type", f"only oauth2 services have a grant type; leave it empty for {scheme}.")
+    if scheme == AuthScheme.OAUTH1:
+        for field, what in (
+            ("request_token_url", "request-token URL"),
+            ("authorize_url", "authorization URL"),
+            ("token_url", "access-token URL"),
+        ):
+            if not values.get(field):
+                _fail(field, f"an oauth1 service needs the provider's {what}.")
+    if scheme in (AuthScheme.OAUTH2, AuthScheme.OAUTH1) and require_client:
+        if not values.get("client_id"):
+            _fail(
+                "client_id",
+                "enter the client id of the OAuth app you registered with the provider (or a "
+                "{{placeholder}} filled in when authenticating).",
+            )
+        secret_needed = scheme == AuthScheme.OAUTH1 or grant != GrantType.AUTHORIZATION_CODE
+        if secret_needed and not has_client_secret:
+            _fail("client_secret", "enter the client secret of the OAuth app.")
+        if scheme == AuthScheme.OAUTH2 and not values.get("pkce", True) and not has_client_secret:
+            _fail(
+                "client_secret",
+                "without PKCE an authorization-code service needs a client secret; enter it or "
+                "switch PKCE on.",
+            )
+    if values.get("client_auth_method", ClientAuthMethod.BASIC) not in ClientAuthMethod.values:
+        _fail("client_auth_method", f"choose one of {', '.join(ClientAuthMethod.values)}.")
+    placement = values.get("credential_placement") or CredentialPlacement.HEADER
+    if placement not in CredentialPlacement.values:
+        _fail("credential_placement", f"choose one of {', '.join(CredentialPlacement.values)}.")
+    if placement == CredentialPlacement.HEADER and not values.get("credential_header_name"):
+        _fail(
+            "credential_header_name", "name the header the credential goes in, e.g. Authorization."
+        )
+    if placement == CredentialPlacement.QUERY and not values.get("credential_query_param"):
+        _fail("credential_query_param", "name the query parameter the credential goes in.")
+    if placement == CredentialPlacement.BASIC and scheme != AuthScheme.TOKEN:
+        _fail("credential_placement", "basic placement is for token services (user name + key).")
+    if is_discouraged(values) and not values.get("discouraged_acknowledged"):
+        what = "OAuth 1.0a" if scheme == AuthScheme.OAUTH1 else "The OAuth 2.0 password grant"
+        _fail(
+            "discouraged_acknowledged",
+            f"{what} is discouraged for its security risks; prefer OAuth 2.0 authorization code "
+            "with PKCE. If the provider offers nothing else, set discouraged_acknowledged to true.",
+        )
+
+
+def _check_lifetimes(values: dict) -> None:
+    lifetime = values.get("default_token_lifetime", 3600)
+    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or lifetime <= 0:
+        _fail(
+            "default_token_lifetime",
+            "give the access-token lifetime in seconds to assume when the provider sends no "
+            "expires_in (a positive number; tokens are never assumed to live forever).",
+        )
+    for field in LIFETIME_FIELDS:
+        value = values.get(field)
+        if value is not None and (not isinstance(value, int) or value <= 0):
+            _fail(field, "give a positive number of seconds, or leave it empty if unknown.")
+    codes = values.get("expired_status_codes") or []
+    if not isinstance(codes, list) or not all(
+        isinstance(c, int) and 400 <= c <= 599 for c in codes
+    ):
+        _fail("expired_status_codes", "give HTTP status codes from 400 to 599, e.g. [401].")
+    if values.get("umbrella_status", UmbrellaStatus.UNKNOWN) not in UmbrellaStatus.values:
+        _fail("umbrella_status", f"choose one of {', '.join(UmbrellaStatus.values)}.")
+
+
+def _check_placeholders(values: dict, declared: dict[str, dict], client_secret: str | None):
+    response_parameters = values.get("token_response_parameters") or {}
+    _check_str_dict("token_response_parameters", response_parameters)
+    known = set(declared) | set(response_parameters.values())
+    texts = [(field, values.get(field) or "") for field in (*ALL_URL_FIELDS, "client_id")]
+    for field in ("authorize_params", "token_params", "refresh_params"):
+        params = values.get(field) or {}
+        _check_str_dict(field, params)
+        texts.extend((f"{field}.{key}", value) for key, value in params.items())
+    if client_secret:
+        texts.append(("client_secret", client_secret))
+    for field, text in texts:
+        for name in placeholders_in(text):
+            if name not in known:
+                _fail(
+                    field,
+                    f"the placeholder {{{{{name}}}}} is not declared; add a parameter named "
+                    f"'{name}' or correct the placeholder.",
+                )
+    for name in placeholders_in(client_secret or ""):
+        if not declared.get(name, {}).get("secret"):
+            _fail(
+                "parameters",
+                f"the parameter '{name}' fills in the client secret; mark it secret: true.",
+            )
+
+
+def definition_validate(
+    *,
+    values: dict,
+    organization=None,
+    client_secret: str | None = None,
+    has_client_secret: bool = False,
+    require_client: bool = True,
+    check_hosts: bool = True,
+) -> None:
+    """Raise RuleViolation(field=...) for the first problem in the definition.
+
+    `client_secret` is a new plaintext secret being set (checked for placeholders);
+    `has_client_secret` says a secret is set (new or kept). Catalog connectors pass
+    require_client=False (an organization brings its own OAuth app) and check_hosts=False (no DNS
+    at migrate time; the egress module still checks at connect time).
+    """
+    if not (values.get("name") or "").strip():
+        _fail("name", "give the service a name.")
+    _check_scheme(
+        values,
+        has_client_secret=has_client_secret or bool(client_secret),
+        require_client=require_client,
+    )
+    _check_scopes(values)
+    if not isinstance(values.get("scope_separator", " "), str):
+        _fail("scope_separator", 'give the text between scopes, usually " " or ",".')
+    declared = _check_parameters(values.get("parameters") or [])
+    _check_placeholders(values, declared, client_secret)
+    _check_lifetimes(values)
+    policy = EgressPolicy.for_organization(organization) if check_hosts else None
+    for field in ALL_URL_FIELDS:
+        url_check(field=field, url=values.get(field) or "", policy=policy)
+    for field in ("issuer", "icon", "documentation_url"):
+        # Shown to people or compared, never called by the platform: form only, no host check.
+        url_check(field=field, url=values.get(field) or "", policy=None)
