@@ -80,6 +80,14 @@ def decrypt(ciphertext: str) -> str:
         ) from None
 
 
+def _is_envelope(value: str) -> bool:
+    try:
+        _parse(value)
+    except DecryptionError:
+        return False
+    return True
+
+
 def ciphertext_key_id(ciphertext: str) -> str:
     return _parse(ciphertext)[0]
 
@@ -137,7 +145,12 @@ class _SealingDescriptor:
     def __get__(self, instance, owner):
         if instance is None:
             return self
-        return instance.__dict__.get(self.field.attname)
+        attname = self.field.attname
+        if attname not in instance.__dict__ and instance.pk is not None:
+            # A deferred field (.only()/.defer()): load it, as Django's DeferredAttribute does,
+            # instead of reading "no secret".
+            instance.refresh_from_db(fields=[attname])
+        return instance.__dict__.get(attname)
 
     def __set__(self, instance, value):
         if value is None or value == "":
@@ -160,7 +173,16 @@ class EncryptedTextField(models.TextField):
         return None if value in (None, "") else Sealed(value)
 
     def to_python(self, value):
+        # Deserialization (loaddata) hands back what value_to_string wrote: an envelope. Keep it
+        # as ciphertext; sealing it again would make the envelope itself the "secret".
+        if isinstance(value, str) and _is_envelope(value):
+            return Sealed(value)
         return value
+
+    def formfield(self, **kwargs):
+        # Never a plain form field: it would render `<sealed secret>` and save that text back.
+        # Forms that take a secret use a write-only input of their own.
+        return None
 
     def get_prep_value(self, value):
         if value is None or value == "":

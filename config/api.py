@@ -37,9 +37,16 @@ class OrganizationScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__ or cls.__dict__.get("queryset") is not None:
+        # Checked on the resolved class (MRO included), so a mixin cannot slip an unscoped
+        # queryset or object lookup in either.
+        if (
+            cls.get_queryset is not OrganizationScopedViewSet.get_queryset
+            or cls.get_object is not OrganizationScopedViewSet.get_object
+            or getattr(cls, "queryset", None) is not None
+        ):
             raise TypeError(
-                f"{cls.__name__}: implement scoped_queryset(actor) instead of queryset/get_queryset."
+                f"{cls.__name__}: implement scoped_queryset(actor); queryset, get_queryset and "
+                "get_object stay as OrganizationScopedViewSet defines them."
             )
 
     def initial(self, request, *args, **kwargs):

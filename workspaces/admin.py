@@ -96,12 +96,14 @@ class OrganizationAdmin(DomainFormAdmin):
         return request.user.is_superuser
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "service_account":
+            # After the base class, which would widen it to every owned organization.
             obj_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = User.objects.filter(
+            formfield.queryset = User.objects.filter(
                 memberships__organization_id=obj_id, memberships__is_active=True
             )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return formfield
 
 
 class MembershipAddForm(DomainForm):

@@ -104,3 +104,9 @@ class DomainFormAdmin(OrganizationScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         pass
+
+    def delete_queryset(self, request, queryset):
+        # The bulk "delete selected" action goes through delete_model, object by object, so the
+        # domain rules apply there too.
+        for obj in queryset:
+            self.delete_model(request, obj)

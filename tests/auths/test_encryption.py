@@ -188,3 +188,39 @@ def test_rotation_covers_authentication_secrets_too(old_key, tenant):
         assert raw.startswith(f"v1:{key_id(NEW_KEY)}:") and PLAINTEXT not in raw
     old_key.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     assert Authentication.objects.get(pk=auth.pk).refresh_token.reveal() == "refresh-" + PLAINTEXT
+
+
+# --- found in review ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_dumpdata_loaddata_round_trip_keeps_the_secret(tmp_path):
+    service = Service.objects.create(
+        source="connector",
+        slug="rt",
+        name="Round trip",
+        auth_scheme="token",
+        client_secret="s3cret",
+    )
+    dump = tmp_path / "dump.json"
+    call_command("dumpdata", "services.service", output=str(dump))
+    assert "s3cret" not in dump.read_text()
+    Service.objects.all().delete()
+    call_command("loaddata", str(dump))
+    assert Service.objects.get(pk=service.pk).client_secret.reveal() == "s3cret"
+
+
+@pytest.mark.django_db
+def test_a_deferred_secret_is_loaded_not_read_as_missing():
+    service = Service.objects.create(
+        source="connector", slug="df", name="Deferred", auth_scheme="token", client_secret="s3cret"
+    )
+    deferred = Service.objects.only("name").get(pk=service.pk)
+    assert deferred.client_secret.reveal() == "s3cret"
+
+
+def test_model_forms_never_offer_an_encrypted_field():
+    from django.forms import modelform_factory
+
+    form_class = modelform_factory(Service, fields=["name", "client_secret"])
+    assert "client_secret" not in form_class.base_fields
