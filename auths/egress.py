@@ -80,6 +80,25 @@ def address_is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
     return not any(ip in network for network in BLOCKED_NETWORKS)
 
 
+METADATA_ADDRESSES = tuple(
+    ipaddress.ip_network(n)
+    for n in ("169.254.169.254/32", "100.100.100.200/32", "fd00:ec2::/32", "169.254.170.2/32")
+)
+
+
+def address_is_onprem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """What an allow-listed on-prem host may resolve to: a private network address (RFC 1918,
+    unique-local, CGNAT), never loopback, link-local, cloud metadata or an unspecified address —
+    the tenant controls the name, so the allow-list must not become a way into the platform."""
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+        return False
+    if any(ip in network for network in METADATA_ADDRESSES):
+        return False
+    return address_is_public(ip) or ip.is_private or ip in ipaddress.ip_network("100.64.0.0/10")
+
+
 @dataclass(frozen=True)
 class EgressPolicy:
     """What one organization's outbound traffic may reach."""
@@ -95,8 +114,12 @@ class EgressPolicy:
             allow_insecure_local=settings.EGRESS_ALLOW_INSECURE_LOCAL,
         )
 
-    def host_is_allowed_private(self, hostname: str) -> bool:
-        return self.allow_insecure_local or hostname.lower() in self.allowed_hosts
+    def address_allowed(self, hostname: str, ip) -> bool:
+        if self.allow_insecure_local:
+            return True
+        if hostname.lower() in self.allowed_hosts:
+            return address_is_onprem(ip)
+        return address_is_public(ip)
 
     def check_url(self, url: str) -> None:
         """Refuse a URL by its form (scheme, missing host). Addresses are checked at connect time."""
@@ -121,13 +144,12 @@ class EgressPolicy:
         except socket.gaierror as error:
             raise requests.ConnectionError(f"Cannot resolve {hostname}: {error}") from None
         addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-        if not self.host_is_allowed_private(hostname):
-            internal = [ip for ip in addresses if not address_is_public(ip)]
-            if internal:
-                raise EgressRefused(
-                    f"{hostname} resolves to a non-public address ({internal[0]}); ask an "
-                    "organization owner to allow-list it as an on-prem host if it is one."
-                )
+        refused = [ip for ip in addresses if not self.address_allowed(hostname, ip)]
+        if refused:
+            raise EgressRefused(
+                f"{hostname} resolves to a non-public address ({refused[0]}); if it is an "
+                "on-prem system on a private network, ask an organization owner to allow-list it."
+            )
         first = addresses[0]
         return f"[{first}]" if first.version == 6 else str(first)
 
@@ -175,28 +197,48 @@ class _GuardedMixin:
         self.mount("https://", GuardedAdapter(policy, is_https=True))
         self.mount("http://", GuardedAdapter(policy, is_https=False))
 
-    def request(self, method, url, *args, **kwargs):
-        self.policy.check_url(url)
+    def send(self, request, **kwargs):
+        # Guards sit on send(), not request(): every hop of a redirect and any prepared request
+        # passes here.
+        self.policy.check_url(request.url)
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         if not self.follow_redirects:
             kwargs["allow_redirects"] = False
         kwargs["stream"] = True
-        response = super().request(method, url, *args, **kwargs)
-        _read_capped(response, self.max_bytes)
+        response = super().send(request, **kwargs)
+        if not response._content_consumed:
+            _read_capped(response, self.max_bytes)
         return response
 
     def get_redirect_target(self, response):
+        # requests asks for the redirect target even when redirects are off (to fill
+        # Response.next) and then reads the redirect's body with no limit: say "no redirect"
+        # before that happens when redirects are not followed.
+        if not self.follow_redirects:
+            return None
         target = super().get_redirect_target(response)
         if target is None:
             return None
-        # Same host only: credentials may sit in a custom header or query parameter that requests
-        # would forward. A cross-host redirect is returned to the caller, not followed.
+        # Same origin only (scheme, host and port): credentials may sit in a custom header or query
+        # parameter that requests would forward. Any other redirect is returned, not followed.
         location = requests.compat.urljoin(response.url, target)
-        if urlsplit(location).hostname != urlsplit(response.url).hostname:
+        if _origin(location) != _origin(response.url):
             return None
         self.policy.check_url(location)
+        # requests consumes each redirect response's body before following it: cap it first.
+        if not response._content_consumed:
+            _read_capped(response, self.max_bytes)
         return target
+
+
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url)
+    return (
+        parts.scheme,
+        parts.hostname,
+        parts.port or {"https": 443, "http": 80}.get(parts.scheme),
+    )
 
 
 def _read_capped(response: requests.Response, max_bytes: int) -> None:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from auths.egress import EgressPolicy, address_is_public
+from auths.egress import EgressPolicy
 from services.models import (
     AuthScheme,
     ClientAuthMethod,
@@ -171,18 +171,18 @@ def host_addresses(host: str) -> list:
 
 
 def host_check(*, field: str, host: str, policy: EgressPolicy) -> None:
-    """Refuse a host that stands for a non-public address, unless allow-listed on-prem."""
+    """Refuse a host that stands for a non-public address, unless allow-listed on-prem (and then
+    only a private-network address: never loopback, link-local or metadata)."""
     checked = fixed_host_part(host).strip(".").lower()
-    if not checked or policy.host_is_allowed_private(checked):
+    if not checked:
         return
-    if policy.host_is_allowed_private(host.lower()):
-        return
-    internal = [ip for ip in host_addresses(checked) if not address_is_public(ip)]
-    if internal:
+    name = host.lower() if host.lower() in policy.allowed_hosts else checked
+    refused = [ip for ip in host_addresses(checked) if not policy.address_allowed(name, ip)]
+    if refused:
         _fail(
             field,
             f"the host '{checked}' is a private, loopback, link-local or metadata address "
-            f"({internal[0]}), which the platform does not call. If it is a system on your own "
+            f"({refused[0]}), which the platform does not call. If it is a system on your own "
             "network, ask the organization owner to add it to the on-prem allowed hosts.",
         )
 
