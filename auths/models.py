@@ -79,6 +79,10 @@ class Authentication(models.Model):
     last_refresh_error = models.TextField(blank=True)
     # Status already notified, so people hear once per episode, not once per attempt.
     notified_status = models.CharField(max_length=16, blank=True)
+    # Lifecycle (issue 5): when the last refresh attempt failed (cooldown against refresh storms),
+    # and the refresh-token death the provider declared (refresh_token_expires_in and variants).
+    last_refresh_failed_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_declared_expires_at = models.DateTimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

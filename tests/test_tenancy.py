@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.api import TenantScopedMixin
 from tests.auths.endpoints import ENDPOINTS as AUTHS_ENDPOINTS
+from tests.auths.lifecycle_endpoints import ENDPOINTS as LIFECYCLE_ENDPOINTS
 from tests.services.endpoints import ENDPOINTS as SERVICES_ENDPOINTS
 from tests.workspaces.endpoints import ENDPOINTS as WORKSPACES_ENDPOINTS
 from workspaces.models import OrganizationAPIKey, Workspace, WorkspaceKind
@@ -61,7 +62,12 @@ def test_admin_site_is_the_scoped_platform_site():
 # --- the endpoint matrix ------------------------------------------------------------------------
 
 
-ENDPOINTS = {**WORKSPACES_ENDPOINTS, **SERVICES_ENDPOINTS, **AUTHS_ENDPOINTS}
+ENDPOINTS = {
+    **WORKSPACES_ENDPOINTS,
+    **SERVICES_ENDPOINTS,
+    **AUTHS_ENDPOINTS,
+    **LIFECYCLE_ENDPOINTS,
+}
 # Endpoints that list the caller's own organizations: an outsider sees only theirs (tested below).
 SELF_SCOPED = {"organization-list", "user-api-key-list", "user-api-key-detail"}
 
@@ -115,3 +121,17 @@ def test_workspace_list_hides_other_members_personal_workspaces(tenant, api):
     personal = Workspace.objects.get(personal_owner__user=tenant.contributor)
     assert str(personal.pk) in [w["id"] for w in response.json()["results"]]
     assert WorkspaceKind.PERSONAL in kinds
+
+
+def test_a_tenant_view_cannot_bring_its_own_queryset_through_a_mixin():
+    from config.api import OrganizationScopedViewSet
+    from workspaces.models import Workspace as Model
+
+    class Leaky:
+        def get_queryset(self):
+            return Model.objects.all()
+
+    with pytest.raises(TypeError, match="scoped_queryset"):
+        type("LeakyViewSet", (Leaky, OrganizationScopedViewSet), {})
+    with pytest.raises(TypeError, match="scoped_queryset"):
+        type("LeakyObject", (OrganizationScopedViewSet,), {"get_object": lambda self: None})

@@ -136,6 +136,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrgRoleEnum": "workspaces.models.OrgRole",
         "WorkspaceRoleEnum": "workspaces.models.WorkspaceRole",
+        "AuthEventKindEnum": "auths.models.EventKind",
     },
 }
 # API keys are sent as `Authorization: Api-Key <key>`.
@@ -177,6 +178,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workspaces.tasks.heartbeat",
         "schedule": env.float("HEARTBEAT_SECONDS", default=60.0),
     },
+    # Token lifecycle (auths/tasks.py): claim due refreshes; predictions and `expiring`.
+    "scan-due-refreshes": {
+        "task": "auths.tasks.scan_due_refreshes",
+        "schedule": env.float("REFRESH_SCAN_SECONDS", default=30.0),
+        "options": {"expires": 60},
+    },
+    "evaluate-expiry": {
+        "task": "auths.tasks.evaluate_expiry",
+        "schedule": env.float("EXPIRY_EVALUATION_SECONDS", default=3600.0),
+        "options": {"expires": 3000},
+    },
 }
 
 # Field encryption (client secrets, tokens). Keys are Fernet keys, newest first; not derived from
@@ -197,5 +209,8 @@ LOGGING = {
         # At DEBUG these log tokens (`Adding token %s to request.`); keep them at WARNING.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
+        # At DEBUG urllib3 logs each request line, query string included: a token sent as a query
+        # parameter would land in the log.
+        "urllib3": {"level": "WARNING"},
     },
 }
