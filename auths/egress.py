@@ -14,8 +14,12 @@ Guards, all of them on every session:
 - response bodies are capped.
 """
 
+import http.cookiejar
 import ipaddress
+import os
 import socket
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -273,6 +277,65 @@ def http_session(
 ) -> GuardedSession:
     session = GuardedSession()
     session._guard(policy, follow_redirects=follow_redirects, max_bytes=max_bytes, timeout=timeout)
+    return session
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A pooled session serves many organizations: it must never keep a cookie from one call and
+    send it with the next."""
+
+    def set_ok(self, cookie, request):
+        return False
+
+    def return_ok(self, cookie, request):
+        return False
+
+
+_pooled = threading.local()
+POOLED_SESSIONS_PER_THREAD = 16
+
+
+def _forget_pooled_sessions() -> None:
+    """In a forked child (Celery prefork, gunicorn): never share the parent's pooled
+    connections; the child builds its own on first use."""
+    global _pooled
+    _pooled = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_pooled_sessions)
+
+
+def pooled_http_session(
+    *,
+    policy: EgressPolicy,
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    timeout=DEFAULT_TIMEOUT,
+) -> GuardedSession:
+    """A GuardedSession kept per thread and per (policy, limits) for repeated one-shot calls such
+    as token requests: reusing it keeps its adapters and connection pool, so a provider's
+    connection is reused (HTTP keep-alive) instead of a new Session, two adapters and a TCP/TLS
+    handshake per call. Do not close it.
+
+    The guards are those of http_session, per request: the URL check in send(), and the address
+    check at connect time: GuardedAdapter.build_connection_pool_key_attributes resolves and checks
+    the host on EVERY request and keys the connection pool by the approved address, so a pooled
+    connection is only reused for an address that passed the check again. Redirects are never
+    followed; cookies are never stored (the session is shared by organizations with the same
+    policy); credentials (auth, headers) are passed per request, never set on the session.
+    """
+    sessions = getattr(_pooled, "sessions", None)
+    if sessions is None:
+        sessions = _pooled.sessions = OrderedDict()
+    key = (policy, max_bytes, timeout)
+    session = sessions.get(key)
+    if session is None:
+        session = http_session(policy=policy, max_bytes=max_bytes, timeout=timeout)
+        session.cookies.set_policy(_NoCookies())
+        sessions[key] = session
+        while len(sessions) > POOLED_SESSIONS_PER_THREAD:
+            sessions.popitem(last=False)[1].close()
+    else:
+        sessions.move_to_end(key)
     return session
 
 

@@ -2,10 +2,13 @@
 its transaction committed. refresh.py records the refreshed / recovered / needs_reauth /
 refresh_failed events itself; these hooks add the lifecycle on top:
 
-- after_refresh: new credentials were saved. Record the refresh-token lifetime the response
-  declared, reschedule the next refresh and update the prediction and the `expiring` status,
-  close a transient-failure episode ("recovered" when the auth never reached `error`), clear the
-  cooldown, and let an auth that outlived its service's suspected test-status limit clear the flag.
+- refresh_columns: called by refresh.py INSIDE its transaction, before the fenced credential
+  UPDATE: the refresh-token lifetime the response declared, the cleared cooldown, the next
+  refresh_due_at and the prediction, written by that same UPDATE (one statement, not a second
+  UPDATE after commit).
+- after_refresh: new credentials were saved. Update the `expiring` status, close a
+  transient-failure episode ("recovered" when the auth never reached `error`), and let an auth
+  that outlived its service's suspected test-status limit clear the flag.
 - after_connect: a person (re-)authorized; see its docstring.
 - after_rejection: the provider refused the grant (invalid_grant / unauthorized_client) and the
   auth is needs_reauth. Stop scheduling it, and learn from it: an early death flags the auth, and
@@ -22,19 +25,35 @@ from auths.models import Authentication, EventKind
 logger = logging.getLogger(__name__)
 
 
-def after_refresh(authentication: Authentication, token_response) -> None:
+def refresh_columns(authentication: Authentication, token_response, *, now) -> dict:
+    """Lifecycle columns of a successful refresh, set on the instance and returned as
+    {field: value} for refresh.py's fenced UPDATE (the token response is already applied)."""
+    from auths.expiry import declared_expiry
+    from auths.scheduling import schedule_values
+
+    changes = declared_expiry(authentication=authentication, token_response=token_response, now=now)
+    changes["last_refresh_failed_at"] = None
+    for name, value in changes.items():
+        setattr(authentication, name, value)
+    schedule = schedule_values(authentication)  # after the declared lifetime: it feeds the death
+    for name, value in schedule.items():
+        setattr(authentication, name, value)
+    return {**changes, **schedule}
+
+
+def after_refresh(authentication: Authentication, token_response, *, scheduled=False) -> None:
+    """After commit. `scheduled`: refresh_columns already went into the refresh's own UPDATE (what
+    refresh.py does); otherwise they are written here."""
     from auths.early_expiry import service_flag_clear_if_outlived
     from auths.events import event_record
-    from auths.expiry import authentication_expiry_evaluate, declared_expiry
-    from auths.scheduling import authentication_schedule
+    from auths.expiry import authentication_expiry_evaluate
 
     now = timezone.now()
     # notified_status as read under refresh.py's row lock: the episode that was open.
     episode_open = authentication.notified_status
-    changes = declared_expiry(authentication=authentication, token_response=token_response, now=now)
-    if authentication.last_refresh_failed_at is not None:
-        changes["last_refresh_failed_at"] = None
-    authentication_schedule(authentication, also=changes)
+    if not scheduled:
+        columns = refresh_columns(authentication, token_response, now=now)
+        Authentication.objects.filter(pk=authentication.pk).update(**columns)
     if episode_open == EventKind.REFRESH_FAILED:
         event_record(
             authentication=authentication,

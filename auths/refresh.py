@@ -23,6 +23,7 @@ Outcomes for callers (the Celery task retries only TransientRefreshError):
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
@@ -158,11 +159,13 @@ def _persist_refresh(auth: Authentication, token_response: TokenResponse, read_v
     auth.last_refresh_error = ""
     auth.version = read_version + 1
     auth.updated_at = now
+    values = {name: getattr(auth, name) for name in _CREDENTIAL_FIELDS}
+    # The next due time, the prediction, the declared lifetime and the cleared cooldown go in the
+    # same statement (they used to be a second UPDATE after commit).
+    values.update(lifecycle_hooks.refresh_columns(auth, token_response, now=now))
     # Fenced write: only if the row is still at the version read under the lock.
     updated = Authentication.objects.filter(pk=auth.pk, version=read_version).update(
-        version=auth.version,
-        updated_at=now,
-        **{name: getattr(auth, name) for name in _CREDENTIAL_FIELDS},
+        version=auth.version, updated_at=now, **values
     )
     if updated != 1:
         raise RuntimeError("authentication changed under its row lock; refusing to overwrite it")
@@ -226,13 +229,21 @@ def _record_transient(auth: Authentication, description: str, retry_after) -> No
 
 
 def authentication_refresh(
-    *, authentication_id, force: bool = False, seen_version: int | None = None
+    *,
+    authentication_id,
+    force: bool = False,
+    seen_version: int | None = None,
+    precheck: Callable[[Authentication], bool] | None = None,
 ) -> Authentication:
     """Refresh the authentication's access token if it still needs it (see the module docstring).
 
     `force`: refresh even if the token is not near expiry (the API answered 401).
     `seen_version`: the version whose token the caller found wanting; if the row has moved past it,
     someone else refreshed meanwhile and the fresh row is returned without a token request.
+    `precheck(auth)`: the caller's own decision on the row just read under the lock (it may write
+    to the row, e.g. reschedule it, in this transaction); False returns the row as is, without a
+    token request. It saves the scheduled task a separate read before the lock.
+    Raises Authentication.DoesNotExist when the auth is gone.
     """
     outcome: tuple[str, object] | None = None
     with transaction.atomic():
@@ -242,6 +253,8 @@ def authentication_refresh(
             .get(pk=authentication_id)
         )
         if seen_version is not None and auth.version != seen_version:
+            return auth
+        if precheck is not None and not precheck(auth):
             return auth
         if not force and not refresh_is_due(auth):
             return auth
@@ -276,7 +289,7 @@ def authentication_refresh(
     kind, detail = outcome
     if kind == "refreshed":
         logger.info("Refreshed authentication %s (now version %s).", auth.pk, auth.version)
-        lifecycle_hooks.after_refresh(auth, detail)
+        lifecycle_hooks.after_refresh(auth, detail, scheduled=True)
         return auth
     if kind == "rejected":
         logger.warning("Authentication %s needs re-authentication: %s", auth.pk, detail.error)

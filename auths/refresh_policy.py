@@ -110,45 +110,47 @@ def refresh_attempt(
     )
 
     now = now or timezone.now()
-    authentication = (
-        Authentication.objects.select_related("service", "organization")
-        .filter(pk=authentication_id)
-        .first()
-    )
-    if authentication is None:
-        return Outcome("skipped")  # deleted since it was queued
-    if not is_refreshable(authentication) or authentication.status in WAITING_FOR_A_PERSON:
-        authentication_schedule(authentication)
-        return Outcome("skipped")
-    due = refresh_due_at_for(authentication)
-    if due is None:
-        authentication_schedule(authentication)
-        return Outcome("skipped")
-    if not force and retries == 0 and due > now:
-        # Refreshed by someone else since it was claimed: put back its real due time.
-        authentication_reschedule(authentication_id=authentication.pk, due_at=due)
-        return Outcome("fresh")
-    cooldown_until = in_cooldown(authentication, now)
-    if retries == 0 and cooldown_until:
-        authentication_reschedule(authentication_id=authentication.pk, due_at=cooldown_until)
-        return Outcome("cooldown")
-    seen_version = authentication.version
+    # The decisions below are taken on the row read under the refresh's own row lock (precheck),
+    # not on a separate read before it: one query less per refresh, and never a stale view.
+    decision: dict = {}
+
+    def precheck(authentication) -> bool:
+        decision["authentication"] = authentication
+        if not is_refreshable(authentication) or authentication.status in WAITING_FOR_A_PERSON:
+            authentication_schedule(authentication)
+            decision["result"] = "skipped"
+            return False
+        due = refresh_due_at_for(authentication)
+        if due is None:
+            authentication_schedule(authentication)
+            decision["result"] = "skipped"
+            return False
+        if not force and retries == 0 and due > now:
+            # Refreshed by someone else since it was claimed: put back its real due time.
+            authentication_reschedule(authentication_id=authentication.pk, due_at=due)
+            decision["result"] = "fresh"
+            return False
+        cooldown_until = in_cooldown(authentication, now)
+        if retries == 0 and cooldown_until:
+            authentication_reschedule(authentication_id=authentication.pk, due_at=cooldown_until)
+            decision["result"] = "cooldown"
+            return False
+        return True
+
     try:
-        refreshed = authentication_refresh(
-            authentication_id=authentication.pk, force=True, seen_version=seen_version
-        )
+        authentication_refresh(authentication_id=authentication_id, force=True, precheck=precheck)
+    except Authentication.DoesNotExist:
+        return Outcome("skipped")  # deleted since it was queued
     except TransientRefreshError as error:
         return transient_failure_record(
-            authentication=authentication, error=error, retries=retries, now=now
+            authentication=decision["authentication"], error=error, retries=retries, now=now
         )
     except RefreshRejected:
         return Outcome("rejected")  # needs_reauth, recorded by refresh.py and the hooks
     except RefreshNotSupported:
-        authentication_schedule(authentication)
+        authentication_schedule(decision["authentication"])
         return Outcome("skipped")
-    if refreshed.version == seen_version:
-        return Outcome("fresh")
-    return Outcome("refreshed")
+    return Outcome(decision.get("result", "refreshed"))
 
 
 def transient_failure_record(*, authentication, error, retries: int, now: datetime) -> Outcome:

@@ -81,6 +81,19 @@ def refresh_due_at_for(authentication) -> datetime | None:
     return due
 
 
+def schedule_values(authentication) -> dict:
+    """The scheduling and prediction columns for the auth as it is in memory: refresh_due_at and
+    the refresh token's predicted death (date and reason)."""
+    from auths.expiry import refresh_token_death_predict
+
+    death = refresh_token_death_predict(authentication)
+    return {
+        "refresh_due_at": refresh_due_at_for(authentication),
+        "refresh_token_expires_at": death.expires_at if death else None,
+        "refresh_token_expiry_reason": death.reason if death else "",
+    }
+
+
 def authentication_schedule(
     authentication: Authentication, *, also: dict | None = None
 ) -> Authentication:
@@ -90,16 +103,9 @@ def authentication_schedule(
     lifecycle columns to the same statement), so it never overwrites credentials written
     concurrently. Safe inside or outside a transaction.
     """
-    from auths.expiry import refresh_token_death_predict
-
     for name, value in (also or {}).items():
         setattr(authentication, name, value)
-    death = refresh_token_death_predict(authentication)
-    values = {
-        "refresh_due_at": refresh_due_at_for(authentication),
-        "refresh_token_expires_at": death.expires_at if death else None,
-        "refresh_token_expiry_reason": death.reason if death else "",
-    }
+    values = schedule_values(authentication)
     if also or any(getattr(authentication, name) != value for name, value in values.items()):
         Authentication.objects.filter(pk=authentication.pk).update(**values, **(also or {}))
         for name, value in values.items():

@@ -141,7 +141,9 @@ def _post(*, service, policy, url, data, values, client_id=None, scrub=()):
             body["client_secret"] = client_secret
     scrub = tuple(s for s in (*scrub, client_secret) if s)
 
-    session = egress.http_session(policy=policy, timeout=TOKEN_TIMEOUT)
+    # One pooled session per worker thread and policy (keep-alive to the provider); see
+    # egress.pooled_http_session for why the guards still hold per request.
+    session = egress.pooled_http_session(policy=policy, timeout=TOKEN_TIMEOUT)
     try:
         response = session.post(url, data=body, headers=headers, auth=auth)
     except egress.EgressRefused:
@@ -154,8 +156,6 @@ def _post(*, service, policy, url, data, values, client_id=None, scrub=()):
         raise TransientTokenError(
             f"The token endpoint could not be reached ({type(error).__name__})."
         ) from None
-    finally:
-        session.close()
     return response, scrub
 
 

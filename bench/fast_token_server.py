@@ -3,6 +3,7 @@ response (rotating refresh token, expires_in 3600) and counts requests. No valid
 is to measure the client side.
 
     python -m bench.fast_token_server --port 0   # prints "READY <port>"
+    python -m bench.fast_token_server --port 0 --delay-ms 100   # a provider 100 ms away
 """
 
 import argparse
@@ -10,10 +11,12 @@ import json
 import secrets
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 COUNT = {"token_requests": 0}
 LOCK = threading.Lock()
+DELAY = {"seconds": 0.0}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -32,6 +35,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if DELAY["seconds"]:
+            time.sleep(DELAY["seconds"])  # network and provider latency
         with LOCK:
             COUNT["token_requests"] += 1
         self._send(
@@ -61,7 +66,9 @@ class Server(ThreadingHTTPServer):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay-ms", type=float, default=0)
     args = parser.parse_args()
+    DELAY["seconds"] = args.delay_ms / 1000
     server = Server(("127.0.0.1", args.port), Handler)
     print(f"READY {server.server_address[1]}", flush=True)
     sys.stdout.flush()

@@ -2,12 +2,17 @@
 
     .venv/bin/python -m bench.refresh            # 10,000 refreshes + scan of 1,000,000 rows
     .venv/bin/python -m bench.refresh --auths 2000 --scan-rows 100000   # quicker
+    .venv/bin/python -m bench.refresh --auths 2000 --scan-rows 0 --token-latency-ms 100 \
+        --processes 2 --threads 8        # threads pool, a provider 100 ms away
 
-1. Throughput: N auths, all due, against a fast local token endpoint (bench/fast_token_server.py).
-   The platform path: the scan claims them and a real Celery worker (prefork, one process per CPU)
-   refreshes each through the full critical section (row lock, token call via egress, fenced write,
-   events, rescheduling). The raw limit: the same N token requests from a bare requests-oauthlib
-   loop with the same number of processes, in the same run, against the same endpoint.
+1. Throughput: N auths, all due, against a fast local token endpoint (bench/fast_token_server.py,
+   optionally answering after --token-latency-ms). The platform path: the scan claims them and a
+   real Celery worker (prefork with --processes children, default one per CPU; or --processes
+   workers with the threads pool, --threads each) refreshes each through the full critical
+   section (row lock, token call via egress, fenced write, events, rescheduling). The clock starts
+   once the workers answer a ping. The raw limit: the same N token requests from a bare
+   requests-oauthlib loop with the same concurrency (processes x threads, one keep-alive session
+   per thread), in the same run, against the same endpoint.
 2. Scan cost: M auths of which 1% are due, inserted with generate_series; the time of the claim
    statement (batches of 500 until nothing is due) and its EXPLAIN (ANALYZE, BUFFERS) plan, plus
    the same statement with index scans disabled for comparison.
@@ -92,9 +97,17 @@ def tenant_and_service(token_url: str):
     return organization, workspace, service
 
 
-def start_token_server():
+def start_token_server(delay_ms: float = 0):
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.fast_token_server", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "bench.fast_token_server",
+            "--port",
+            "0",
+            "--delay-ms",
+            str(delay_ms),
+        ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -133,39 +146,72 @@ def due_auths(*, count: int, organization, workspace, service) -> list[str]:
     return tokens
 
 
-def start_worker(concurrency: int, log_path: Path, prefetch: int = 1):
+def worker_command(*, pool: str, concurrency: int, name: str, prefetch: int = 1) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool",
+        pool,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "WARNING",
+        "--without-gossip",
+        "--without-mingle",
+        "--prefetch-multiplier",
+        str(prefetch),
+        "-n",
+        name,
+    ]
+
+
+def start_workers(*, processes: int, threads: int, log_path: Path, prefetch: int = 1):
+    """threads == 1: one prefork worker with `processes` children (the Procfile default).
+    threads > 1: `processes` workers with the threads pool, `threads` threads each."""
     log = open(log_path, "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--prefetch-multiplier",
-            str(prefetch),
-            "-n",
-            f"bench-{os.getpid()}@localhost",
-        ],
-        cwd=REPO_ROOT,
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return process, log
+    if threads == 1:
+        commands = [
+            worker_command(pool="prefork", concurrency=processes, name=_name(0), prefetch=prefetch)
+        ]
+    else:
+        commands = [
+            worker_command(pool="threads", concurrency=threads, name=_name(i), prefetch=prefetch)
+            for i in range(processes)
+        ]
+    workers = [
+        subprocess.Popen(
+            command, cwd=REPO_ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT
+        )
+        for command in commands
+    ]
+    return workers, log
+
+
+def _name(index: int) -> str:
+    return f"bench-{os.getpid()}-{index}@localhost"
+
+
+def workers_ready(workers, log_path: Path, timeout: float = 60) -> None:
+    from config.celery_app import app
+
+    deadline = time.monotonic() + timeout
+    names = {_name(i) for i in range(len(workers))}
+    while time.monotonic() < deadline:
+        if any(worker.poll() is not None for worker in workers):
+            raise SystemExit(f"worker died; see {log_path}")
+        answers = app.control.ping(destination=sorted(names), timeout=0.5)
+        names -= {name for answer in answers for name in answer}
+        if not names:
+            return
+    raise SystemExit(f"workers not ready after {timeout:.0f} s; see {log_path}")
 
 
 def platform_run(
-    *, count: int, concurrency: int, token_url: str, log_path: Path, prefetch: int = 1
+    *, count: int, processes: int, threads: int, token_url: str, log_path: Path, prefetch: int = 1
 ) -> dict:
     import redis
     from django.conf import settings
@@ -177,33 +223,39 @@ def platform_run(
     organization, workspace, service = tenant_and_service(token_url)
     due_auths(count=count, organization=organization, workspace=workspace, service=service)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    worker, log = start_worker(concurrency, log_path, prefetch)
+    workers, log = start_workers(
+        processes=processes, threads=threads, log_path=log_path, prefetch=prefetch
+    )
     try:
+        workers_ready(workers, log_path)  # the clock starts once the workers consume
         started = time.perf_counter()
         queued = scan_due_refreshes()  # what beat runs every 30 s
         scanned = time.perf_counter()
         while Authentication.objects.filter(version__gt=1).count() < count:
-            if worker.poll() is not None:
+            if any(worker.poll() is not None for worker in workers):
                 raise SystemExit(f"worker died; see {log_path}")
             time.sleep(0.2)
         elapsed = time.perf_counter() - started
+        refreshed_twice = Authentication.objects.filter(version__gt=2).count()
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
         log.close()
     return {
         "queued": queued,
         "scan_seconds": scanned - started,
         "seconds": elapsed,
         "per_second": count / elapsed,
+        "refreshed_twice": refreshed_twice,
     }
 
 
-def _bare_chunk(job):
+def _bare_thread(token_url: str, refresh_tokens: list[str]) -> int:
     from requests.auth import HTTPBasicAuth
     from requests_oauthlib import OAuth2Session
 
-    token_url, refresh_tokens = job
     session = OAuth2Session("bench-client")
     auth = HTTPBasicAuth("bench-client", "bench-secret")
     for refresh_token in refresh_tokens:
@@ -211,11 +263,24 @@ def _bare_chunk(job):
     return len(refresh_tokens)
 
 
-def bare_run(*, count: int, concurrency: int, token_url: str) -> dict:
+def _bare_chunk(job):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token_url, refresh_tokens, threads = job
+    if threads == 1:
+        return _bare_thread(token_url, refresh_tokens)
+    with ThreadPoolExecutor(threads) as executor:
+        parts = [refresh_tokens[i::threads] for i in range(threads)]
+        return sum(executor.map(lambda part: _bare_thread(token_url, part), parts))
+
+
+def bare_run(*, count: int, processes: int, threads: int, token_url: str) -> dict:
+    """The same token requests from a bare requests-oauthlib loop: `processes` processes with
+    `threads` threads each (one keep-alive session per thread), the platform's concurrency."""
     tokens = [f"rt-{i}-bench" for i in range(count)]
-    chunks = [(token_url, tokens[i::concurrency]) for i in range(concurrency)]
+    chunks = [(token_url, tokens[i::processes], threads) for i in range(processes)]
     started = time.perf_counter()
-    with multiprocessing.get_context("spawn").Pool(concurrency) as pool:
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
         done = sum(pool.map(_bare_chunk, chunks))
     elapsed = time.perf_counter() - started
     return {"done": done, "seconds": elapsed, "per_second": count / elapsed}
@@ -299,7 +364,27 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--auths", type=int, default=10_000)
     parser.add_argument("--scan-rows", type=int, default=1_000_000)
-    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--processes",
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="worker processes (and bare-loop processes); default one per CPU",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="1: one prefork worker with --processes children (the Procfile default); N > 1: "
+        "--processes workers with the threads pool, N threads each; the bare loop runs the same "
+        "processes x threads",
+    )
+    parser.add_argument(
+        "--token-latency-ms",
+        type=float,
+        default=0,
+        help="the token endpoint waits this long before answering (a provider across a network)",
+    )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="bench_refresh")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
@@ -313,29 +398,42 @@ def main(argv=None):
         "",
     ]
     if args.auths:
-        server, token_url = start_token_server()
+        server, token_url = start_token_server(args.token_latency_ms)
         try:
             log_path = Path("/tmp") / f"bench-refresh-worker-{os.getpid()}.log"
             platform = platform_run(
                 count=args.auths,
-                concurrency=args.concurrency,
+                processes=args.processes,
+                threads=args.threads,
                 token_url=token_url,
                 log_path=log_path,
             )
-            bare = bare_run(count=args.auths, concurrency=args.concurrency, token_url=token_url)
+            bare = bare_run(
+                count=args.auths,
+                processes=args.processes,
+                threads=args.threads,
+                token_url=token_url,
+            )
         finally:
             server.terminate()
+        if args.threads == 1:
+            shape = f"{args.processes} processes"
+            pool = f"prefork pool, {args.processes} processes"
+        else:
+            shape = f"{args.processes} processes x {args.threads} threads"
+            pool = f"threads pool, {shape}"
         report += [
-            f"### Refresh throughput: {args.auths:,} due auths, {args.concurrency} worker "
-            "processes",
+            f"### Refresh throughput: {args.auths:,} due auths, concurrency {shape}, token "
+            f"endpoint latency {args.token_latency_ms:g} ms",
             "",
             "| Path | Time | Refreshes/s |",
             "|---|---|---|",
-            f"| Platform: scan + Celery prefork worker + full critical section | "
+            f"| Platform: scan + Celery worker ({pool}) + full critical section | "
             f"{platform['seconds']:.1f} s | {platform['per_second']:.0f} |",
-            f"| Raw limit: bare requests-oauthlib loop, {args.concurrency} processes | "
+            f"| Raw limit: bare requests-oauthlib loop, {shape} | "
             f"{bare['seconds']:.1f} s | {bare['per_second']:.0f} |",
             "",
+            f"Auths refreshed more than once: {platform['refreshed_twice']}.",
             f"The scan claimed and queued all {platform['queued']:,} in "
             f"{platform['scan_seconds']:.2f} s. Platform / raw = "
             f"{platform['per_second'] / bare['per_second']:.0%}.",
