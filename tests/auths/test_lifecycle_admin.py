@@ -79,3 +79,9 @@ def test_contributor_cannot_open_the_dashboard(client, tenant):
     client.force_login(tenant.contributor)
     response = client.get(reverse("admin:auths_lifecycle_dashboard"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_admin_index_names_webhook_deliveries_in_plain_english(owner_client):
+    page = owner_client.get(reverse("admin:index")).content.decode()
+    assert "Webhook deliveries" in page
+    assert "deliverys" not in page
