@@ -41,9 +41,8 @@ def refresh_columns(authentication: Authentication, token_response, *, now) -> d
     return {**changes, **schedule}
 
 
-def after_refresh(authentication: Authentication, token_response, *, scheduled=False) -> None:
-    """After commit. `scheduled`: refresh_columns already went into the refresh's own UPDATE (what
-    refresh.py does); otherwise they are written here."""
+def after_refresh(authentication: Authentication, token_response) -> None:
+    """After commit; refresh_columns already went into the refresh's own UPDATE."""
     from auths.early_expiry import service_flag_clear_if_outlived
     from auths.events import event_record
     from auths.expiry import authentication_expiry_evaluate
@@ -51,9 +50,6 @@ def after_refresh(authentication: Authentication, token_response, *, scheduled=F
     now = timezone.now()
     # notified_status as read under refresh.py's row lock: the episode that was open.
     episode_open = authentication.notified_status
-    if not scheduled:
-        columns = refresh_columns(authentication, token_response, now=now)
-        Authentication.objects.filter(pk=authentication.pk).update(**columns)
     if episode_open == EventKind.REFRESH_FAILED:
         event_record(
             authentication=authentication,

@@ -289,7 +289,7 @@ def authentication_refresh(
     kind, detail = outcome
     if kind == "refreshed":
         logger.info("Refreshed authentication %s (now version %s).", auth.pk, auth.version)
-        lifecycle_hooks.after_refresh(auth, detail, scheduled=True)
+        lifecycle_hooks.after_refresh(auth, detail)
         return auth
     if kind == "rejected":
         logger.warning("Authentication %s needs re-authentication: %s", auth.pk, detail.error)

@@ -33,13 +33,9 @@ SCAN_MAX_BATCHES = 100
 
 
 @task_prerun.connect(weak=False, dispatch_uid="auths.tasks.connections_before_task")
-def connections_before_task(sender=None, task=None, **kwargs):
-    if not getattr(getattr(task, "request", None), "is_eager", False):
-        close_old_connections()
-
-
 @task_postrun.connect(weak=False, dispatch_uid="auths.tasks.connections_after_task")
-def connections_after_task(sender=None, task=None, **kwargs):
+def connections_around_task(sender=None, task=None, **kwargs):
+    # An eager task runs inside its caller's request or test transaction: leave that alone.
     if not getattr(getattr(task, "request", None), "is_eager", False):
         close_old_connections()
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from auths import lifecycle_hooks
 from auths.models import Authentication, Webhook
 from auths.scheduling import authentication_schedule
 from services.models import Service
@@ -73,3 +74,11 @@ def make_webhook(tenant, url="https://hooks.example/receive", **values) -> Webho
     webhook.signing_secret = "whsec-0123456789abcdef"
     webhook.save()
     return webhook
+
+
+def record_refresh(authentication: Authentication, token_response) -> None:
+    """What refresh.py does around a successful token call, without one: the lifecycle columns in
+    the row's UPDATE, then the after-commit hook."""
+    columns = lifecycle_hooks.refresh_columns(authentication, token_response, now=timezone.now())
+    Authentication.objects.filter(pk=authentication.pk).update(**columns)
+    lifecycle_hooks.after_refresh(authentication, token_response)

@@ -9,10 +9,10 @@ from django.core import mail
 from django.utils import timezone
 
 from auths.early_expiry import find_cluster, rejection_analyse
-from auths.lifecycle_hooks import after_refresh, after_rejection
+from auths.lifecycle_hooks import after_rejection
 from auths.models import Authentication, AuthEvent, AuthStatus
 from services.models import Service
-from tests.auths.lifecycle_factories import make_auth, make_service
+from tests.auths.lifecycle_factories import make_auth, make_service, record_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +110,7 @@ def test_flag_clears_when_an_auth_outlives_the_suspected_limit(tenant):
         die(make_auth(tenant, service), age=7 * DAY)
     Authentication.objects.filter(pk=survivor.pk).update(consented_at=timezone.now() - 9 * DAY)
     survivor = Authentication.objects.select_related("service", "organization").get(pk=survivor.pk)
-    after_refresh(survivor, None)
+    record_refresh(survivor, None)
     service = Service.objects.get(pk=service.pk)
     assert service.suspected_test_status is False
     assert service.suspected_evidence["cleared_by"]["authentication_id"] == str(survivor.pk)

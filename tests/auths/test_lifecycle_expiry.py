@@ -12,9 +12,9 @@ from auths.expiry import (
     expiry_evaluate_all,
     refresh_token_death_predict,
 )
-from auths.lifecycle_hooks import after_connect, after_refresh
+from auths.lifecycle_hooks import after_connect
 from auths.models import Authentication, AuthEvent, AuthStatus
-from tests.auths.lifecycle_factories import make_auth, make_service
+from tests.auths.lifecycle_factories import make_auth, make_service, record_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ class Declared:
 
 def test_declared_lifetime_is_predicted_and_makes_the_auth_expiring(tenant):
     auth = make_auth(tenant)
-    after_refresh(auth, Declared(refresh_token_expires_in=2 * 86400))
+    record_refresh(auth, Declared(refresh_token_expires_in=2 * 86400))
     stored = Authentication.objects.get(pk=auth.pk)
     assert stored.refresh_token_declared_expires_at is not None
     assert abs(stored.refresh_token_expires_at - (timezone.now() + 2 * DAY)) < timedelta(minutes=1)
@@ -90,8 +90,8 @@ def test_declared_lifetime_is_predicted_and_makes_the_auth_expiring(tenant):
 
 def test_a_new_refresh_token_without_declaration_clears_the_old_declaration(tenant):
     auth = make_auth(tenant)
-    after_refresh(auth, Declared(refresh_token_expires_in=30 * 86400))
-    after_refresh(auth, Declared(refresh_token_expires_in=None, refresh_token="rotated"))
+    record_refresh(auth, Declared(refresh_token_expires_in=30 * 86400))
+    record_refresh(auth, Declared(refresh_token_expires_in=None, refresh_token="rotated"))
     assert Authentication.objects.get(pk=auth.pk).refresh_token_expires_at is None
 
 

@@ -24,7 +24,7 @@ from auths.egress import EgressPolicy, EgressRefused, pooled_http_session
 from auths.models import Authentication, AuthEvent
 from auths.refresh_policy import refresh_attempt
 from auths.scheduling import refresh_due_at_for
-from auths.tasks import connections_after_task, connections_before_task, refresh_authentication
+from auths.tasks import connections_around_task, refresh_authentication
 from tests.auths.helpers import oauth2_service
 
 
@@ -163,13 +163,13 @@ def test_worker_keeps_its_connection_between_tasks_only_when_configured(monkeypa
     connection.close()
     connection.ensure_connection()
     kept = connection.connection
-    connections_after_task(task=refresh_authentication)
-    connections_before_task(task=refresh_authentication)
+    connections_around_task(task=refresh_authentication)
+    connections_around_task(task=refresh_authentication)
     assert Authentication.objects.count() == 0
     assert connection.connection is kept
 
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     connection.close()
     connection.ensure_connection()
-    connections_after_task(task=refresh_authentication)
+    connections_around_task(task=refresh_authentication)
     assert connection.connection is None
