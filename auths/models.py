@@ -1,12 +1,16 @@
-"""Authentications (the credentials of one account at one service), the OAuth transactions that
-create them, their lifecycle events, and organization webhooks."""
+"""Authentications (the credentials of one account at one service) and the OAuth transactions that
+create them.
+
+The lifecycle columns (status, prediction, refresh scheduling, failure episode, flags) live on the
+Authentication row so that a refresh writes credentials and lifecycle in one fenced UPDATE; they are
+written only by lifecycle/state.py (tests/test_structure.py enforces it)."""
 
 import uuid
 
 from django.db import models
 from django.db.models import Q
 
-from auths.encryption import EncryptedTextField
+from infrastructure.encryption import EncryptedTextField
 from services.models import Service
 from workspaces.models import Membership, Organization, User, Workspace
 
@@ -20,6 +24,38 @@ class AuthStatus(models.TextChoices):
 
 
 class Authentication(models.Model):
+    # Written by the connection flows (connections/connection.py) and a refresh (lifecycle/refresh.py).
+    CREDENTIAL_FIELDS = (
+        "access_token",
+        "refresh_token",
+        "token_secret",
+        "api_key",
+        "password",
+        "secret_parameters",
+        "username",
+        "parameters",
+        "scopes",
+        "token_type",
+        "access_token_expires_at",
+        "refresh_token_issued_at",
+        "consented_at",
+        "last_refreshed_at",
+    )
+    # Written by lifecycle/state.py alone (tests/test_structure.py checks the code for writes).
+    LIFECYCLE_FIELDS = (
+        "status",
+        "status_reason",
+        "notified_status",
+        "refresh_due_at",
+        "refresh_failures",
+        "last_refresh_error",
+        "last_refresh_failed_at",
+        "refresh_token_expires_at",
+        "refresh_token_expiry_reason",
+        "refresh_token_declared_expires_at",
+        "flags",
+    )
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="authentications"
@@ -145,85 +181,3 @@ class OAuthTransaction(models.Model):
 
     def __str__(self):
         return f"OAuth transaction for {self.service_id} ({'used' if self.used_at else 'open'})"
-
-
-class EventKind(models.TextChoices):
-    CREATED = "created", "Created"
-    REFRESHED = "refreshed", "Refreshed"
-    REFRESH_FAILED = "refresh_failed", "Refresh failed"
-    RECOVERED = "recovered", "Recovered"
-    EXPIRING = "expiring", "Expiring"
-    NEEDS_REAUTH = "needs_reauth", "Needs re-authentication"
-    EXPIRED_EARLY = "expired_early", "Expired early"
-    SERVICE_FLAGGED = "service_flagged", "Service flagged"
-    SERVICE_CLEARED = "service_cleared", "Service flag cleared"
-    REAUTHORIZED = "reauthorized", "Re-authorized"
-    DELETED = "deleted", "Deleted"
-    ERROR = "error", "Error"
-
-
-class AuthEvent(models.Model):
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="auth_events"
-    )
-    authentication = models.ForeignKey(
-        Authentication, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
-    )
-    # Kept when the authentication is deleted, so the log still says what it was.
-    authentication_ref = models.UUIDField(null=True, blank=True)
-    authentication_name = models.CharField(max_length=200, blank=True)
-    service = models.ForeignKey(
-        Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    kind = models.CharField(max_length=32, choices=EventKind.choices)
-    message = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self):
-        return f"{self.kind}: {self.authentication_name}"
-
-
-class Webhook(models.Model):
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="webhooks"
-    )
-    url = models.CharField(max_length=1000)
-    signing_secret = EncryptedTextField(null=True, blank=True)
-    events = models.JSONField(default=list, blank=True, help_text="Event kinds; empty means all.")
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self):
-        return self.url
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
-
-
-class WebhookDelivery(models.Model):
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(AuthEvent, on_delete=models.CASCADE, related_name="deliveries")
-    status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name_plural = "webhook deliveries"
-        constraints = [
-            models.UniqueConstraint(fields=["webhook", "event"], name="webhook_delivery_once")
-        ]
-
-    def __str__(self):
-        return f"{self.event_id} -> {self.webhook_id}: {self.status}"

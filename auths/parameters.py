@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
-from auths.encryption import Sealed
-from workspaces.errors import RuleViolation
+from infrastructure.encryption import Sealed
+from infrastructure.errors import RuleViolation
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 

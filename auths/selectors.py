@@ -1,12 +1,11 @@
-"""Scoped reads of authentications and of the services a person may authenticate with."""
+"""Scoped reads of authentications and OAuth transactions. Views call these, never
+Authentication.objects."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from auths.models import Authentication, OAuthTransaction
-from services.models import Service, ServiceSource
+from infrastructure.errors import NotFound
 from workspaces.access import Actor
-from workspaces.errors import NotFound
-from workspaces.models import Membership
 from workspaces.selectors import workspace_list_for_actor
 
 
@@ -30,34 +29,8 @@ def authentication_get_for_actor(*, actor: Actor, authentication_id) -> Authenti
     return auth
 
 
-def service_list_usable_by_actor(*, actor: Actor) -> QuerySet[Service]:
-    """Services the actor may authenticate with: catalog connectors and the organization's custom
-    services (available organization-wide). Generic services are made inline, never picked."""
-    return Service.objects.filter(
-        Q(source=ServiceSource.CONNECTOR)
-        | Q(source=ServiceSource.CUSTOM, organization=actor.organization)
-    )
-
-
-def service_get_usable_by_actor(*, actor: Actor, service_id) -> Service:
-    service = service_list_usable_by_actor(actor=actor).filter(pk=service_id).first()
-    if service is None:
-        raise NotFound("Service not found.", field="service")
-    return service
-
-
-def service_visible_to_user(*, user, service_id) -> Service:
-    """For the browser routes (OAuth callback): a connector, or a service of an organization where
-    the user is an active member."""
-    organizations = Membership.objects.filter(user=user, is_active=True).values("organization_id")
-    service = (
-        Service.objects.filter(pk=service_id)
-        .filter(Q(source=ServiceSource.CONNECTOR) | Q(organization_id__in=organizations))
-        .first()
-    )
-    if service is None:
-        raise NotFound("Service not found.")
-    return service
+def authentication_visible(*, actor: Actor, authentication_id) -> bool:
+    return authentication_list_for_actor(actor=actor).filter(pk=authentication_id).exists()
 
 
 def oauth_transaction_for_user(*, user, transaction_id) -> OAuthTransaction:

@@ -13,7 +13,7 @@ Outcomes are classified once, here:
 Every `description` is safe to store and show: it never contains a token, code, verifier, password
 or client secret (provider text is scrubbed of the secrets we sent and truncated).
 
-Token calls are plain form POSTs through auths.egress (no redirects, timeouts, size cap, SSRF guard),
+Token calls are plain form POSTs through infrastructure.egress (no redirects, timeouts, size cap, SSRF guard),
 not OAuth2Session.fetch_token: we need the status code, headers and raw body to classify the answer,
 and requests-oauthlib would log tokens at DEBUG and raise its own, less precise, errors.
 """
@@ -28,8 +28,8 @@ from urllib.parse import parse_qsl, quote_plus
 import requests
 from django.utils import timezone
 
-from auths import egress
 from auths.parameters import ParameterValues, resolve_placeholders, resolve_url
+from infrastructure import egress
 
 REJECTING_ERRORS = frozenset({"invalid_grant", "unauthorized_client", "invalid_client"})
 MAX_DESCRIPTION = 300
@@ -365,8 +365,9 @@ def parse_token_response(*, service, response: requests.Response, scrub=()) -> T
 
 
 def token_response_apply(*, authentication, token_response: TokenResponse, now=None) -> bool:
-    """Write a token response onto an authentication (not saved). Returns True when a new refresh
-    token came back (rotation, or the first one); the old one is kept when none comes back."""
+    """Write a token response's credentials onto an authentication (not saved). Returns True when a
+    new refresh token came back (rotation, or the first one); the old one is kept when none comes
+    back. A declared refresh-token lifetime is the lifecycle's to record (lifecycle/state.py)."""
     now = now or timezone.now()
     auth = authentication
     auth.access_token = token_response.access_token
@@ -381,15 +382,6 @@ def token_response_apply(*, authentication, token_response: TokenResponse, now=N
             new_refresh = True
     if token_response.scopes is not None:
         auth.scopes = token_response.scopes
-    if token_response.refresh_token_expires_in:
-        auth.refresh_token_expires_at = now + timedelta(
-            seconds=token_response.refresh_token_expires_in
-        )
-        auth.refresh_token_expiry_reason = (
-            f"The provider said the refresh token expires in "
-            f"{token_response.refresh_token_expires_in} seconds "
-            f"({token_response.refresh_token_expires_field})."
-        )
     if token_response.parameters:
         auth.parameters = {**(auth.parameters or {}), **token_response.parameters}
     return new_refresh

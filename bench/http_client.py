@@ -55,7 +55,7 @@ def configure(database_url: str) -> None:
 
 
 def make_authentication(server):
-    from auths.authentications import authentication_create_password
+    from connections.password_grant import authentication_create_password
     from services.models import Service
     from workspaces.access import actor_for
     from workspaces.models import Organization, User, Workspace, WorkspaceKind
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
 
     import requests
 
-    from auths.http_client import http_request
+    from connections.http_client import http_request
     from tests.oauth_server.fixture import OAuthServer
 
     server = OAuthServer.start(workdir / "oauth_server")

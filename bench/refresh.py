@@ -217,7 +217,7 @@ def platform_run(
     from django.conf import settings
 
     from auths.models import Authentication
-    from auths.tasks import scan_due_refreshes
+    from lifecycle.tasks import scan_due_refreshes
 
     reset_tables()
     organization, workspace, service = tenant_and_service(token_url)
@@ -290,7 +290,7 @@ def scan_cost(*, rows: int) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from auths.scheduling import claim_sql, due_authentications_claim
+    from lifecycle.state import claim_sql, due_authentications_claim
 
     reset_tables()
     organization, workspace, service = tenant_and_service("https://provider.example/token")

@@ -1,7 +1,7 @@
 """Benchmark settings: the test settings (PostgreSQL + Redis from the environment) with persistent,
 health-checked database connections, as in production (CONN_MAX_AGE=60, CONN_HEALTH_CHECKS): the
 worker keeps one PostgreSQL connection per process (per thread with the threads pool) across
-tasks instead of opening one per task (see auths/tasks.py)."""
+tasks instead of opening one per task (see config/celery_app.py)."""
 
 from config.settings.test import *  # noqa: F403
 from config.settings.test import DATABASES

@@ -3,22 +3,10 @@
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.urls import path
 
-from workspaces.models import Membership, OrgRole
-
-
-def owned_organization_ids(user) -> list:
-    if not (user.is_active and user.is_authenticated):
-        return []
-    return list(
-        Membership.objects.filter(user=user, role=OrgRole.OWNER, is_active=True).values_list(
-            "organization_id", flat=True
-        )
-    )
-
-
-def may_use_admin(user) -> bool:
-    return user.is_active and (user.is_superuser or bool(owned_organization_ids(user)))
+from lifecycle.admin import dashboard_view
+from workspaces.selectors import may_use_admin
 
 
 class OwnerAuthenticationForm(AdminAuthenticationForm):
@@ -39,3 +27,9 @@ class PlatformAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return may_use_admin(request.user)
+
+    def get_urls(self):
+        dashboard = path(
+            "lifecycle/dashboard/", self.admin_view(dashboard_view), name="lifecycle_dashboard"
+        )
+        return [dashboard, *super().get_urls()]

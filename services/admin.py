@@ -10,13 +10,17 @@ from django.db import models
 from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
-from config.admin_site import owned_organization_ids
-from services.custom_services import custom_service_create, custom_service_update
+from infrastructure.errors import DomainError
+from services.custom_services import (
+    custom_service_create,
+    custom_service_delete,
+    custom_service_update,
+)
 from services.models import Service, ServiceSource
 from services.notices import service_warnings
 from services.validation import DEFINITION_FIELDS, definition_validate
 from workspaces.admin_scoping import DomainForm, DomainFormAdmin, admin_actor
-from workspaces.errors import DomainError
+from workspaces.selectors import owned_organization_ids
 
 JSON_FIELDS = [
     f for f in DEFINITION_FIELDS if Service._meta.get_field(f).get_internal_type() == "JSONField"
@@ -252,8 +256,6 @@ class ServiceAdmin(DomainFormAdmin):
             obj.save()
 
     def delete_model(self, request, obj):
-        from services.custom_services import custom_service_delete
-
         custom_service_delete(actor=admin_actor(request, obj.organization), service=obj)
 
     @admin.display(description="Warnings")

@@ -6,7 +6,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import OrganizationScopedViewSet
+from infrastructure.errors import RuleViolation
 from services import custom_services
 from services.rules import require_may_manage_custom_service
 from services.selectors import (
@@ -21,7 +21,7 @@ from services.serializers import (
     ServicePickerSerializer,
     ServiceSerializer,
 )
-from workspaces.errors import RuleViolation
+from workspaces.scoping import OrganizationScopedViewSet
 
 SEARCH = OpenApiParameter("search", str, description="Matches name, slug or description.")
 SOURCE = OpenApiParameter("source", str, enum=["connector", "custom"])

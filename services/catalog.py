@@ -17,9 +17,9 @@ from pathlib import Path
 import yaml
 from django.db import connections, transaction
 
+from infrastructure.errors import DomainError
 from services.models import Service, ServiceSource
 from services.validation import DEFINITION_FIELDS, definition_validate
-from workspaces.errors import DomainError
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 

@@ -8,15 +8,14 @@ plaintext only on its way in: assigning it to the model seals it at once.
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from infrastructure.errors import NotAllowed, RuleViolation
 from services.models import AuthScheme, GrantType, Service, ServiceSource
 from services.rules import (
-    default_workspace,
     require_may_create_custom_service,
     require_may_manage_custom_service,
 )
 from services.validation import DEFINITION_FIELDS, definition_validate
-from workspaces.access import Actor, require_asset_creation
-from workspaces.errors import NotAllowed, RuleViolation
+from workspaces.access import Actor, asset_workspace, require_asset_creation
 from workspaces.models import Membership, OrgRole, User, Workspace, WorkspaceKind
 
 GENERIC_REFUSAL = (
@@ -83,7 +82,7 @@ def custom_service_create(
     "bring your own OAuth app": the connector's definition with the organization's own client id
     and secret, and any overrides given in `definition`."""
     _require_known_fields(definition)
-    workspace = workspace or default_workspace(actor=actor)
+    workspace = asset_workspace(actor=actor, workspace=workspace)
     require_may_create_custom_service(actor=actor, workspace=workspace)
     values = _defaults()
     if template is not None:

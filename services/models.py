@@ -6,7 +6,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from auths.encryption import EncryptedTextField
+from infrastructure.encryption import EncryptedTextField
 from workspaces.models import Organization, User, Workspace
 
 
@@ -195,12 +195,6 @@ class Service(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def is_discouraged(self) -> bool:
-        return self.auth_scheme == AuthScheme.OAUTH1 or (
-            self.auth_scheme == AuthScheme.OAUTH2 and self.grant_type == GrantType.PASSWORD
-        )
 
     @property
     def effective_expired_status_codes(self) -> list[int]:

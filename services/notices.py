@@ -6,7 +6,7 @@
 - an umbrella application in test status, or suspected of it, whose tokens die early.
 """
 
-from services.models import AuthScheme, Service, ServiceSource, UmbrellaStatus
+from services.models import AuthScheme, GrantType, Service, ServiceSource, UmbrellaStatus
 
 
 def _days(seconds: int) -> str:
@@ -14,23 +14,28 @@ def _days(seconds: int) -> str:
     return f"{days:g} day{'s' if days != 1 else ''}"
 
 
+def discouraged_scheme_warning(*, auth_scheme: str, grant_type: str) -> str | None:
+    """The one wording of the discouraged-scheme warning: services, authentications, the admin and
+    the validation error all use it."""
+    if auth_scheme == AuthScheme.OAUTH1:
+        what = "OAuth 1.0a is discouraged: it is superseded by OAuth 2.0"
+    elif auth_scheme == AuthScheme.OAUTH2 and grant_type == GrantType.PASSWORD:
+        what = (
+            "The OAuth 2.0 password grant is discouraged (RFC 9700 §2.4: it MUST NOT be used): "
+            "the platform handles the person's password"
+        )
+    else:
+        return None
+    return f"{what}. Use OAuth 2.0 authorization code with PKCE if the provider offers it."
+
+
 def service_warnings(*, service: Service) -> list[dict]:
     warnings = []
-    if service.is_discouraged:
-        what = (
-            "OAuth 1.0a"
-            if service.auth_scheme == AuthScheme.OAUTH1
-            else "The OAuth 2.0 password grant"
-        )
-        warnings.append(
-            {
-                "code": "discouraged_scheme",
-                "message": (
-                    f"{what} is discouraged for the security risks it poses; use OAuth 2.0 "
-                    "authorization code with PKCE if the provider offers it."
-                ),
-            }
-        )
+    discouraged = discouraged_scheme_warning(
+        auth_scheme=service.auth_scheme, grant_type=service.grant_type
+    )
+    if discouraged:
+        warnings.append({"code": "discouraged_scheme", "message": discouraged})
     if service.source == ServiceSource.CUSTOM and service.owner_id is not None:
         organization = service.organization
         if organization.service_account_id is None:

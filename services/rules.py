@@ -7,9 +7,9 @@
   the org owner and admins may act on it for governance.
 """
 
+from infrastructure.errors import NotAllowed, NotFound, RuleViolation
 from services.models import Service, ServiceSource
 from workspaces.access import Actor, require_asset_creation
-from workspaces.errors import NotAllowed, NotFound, RuleViolation
 from workspaces.models import Edition, OrgRole, Workspace, WorkspaceKind
 
 WHERE = {
@@ -20,25 +20,6 @@ WHERE = {
         "organization owner (embedded edition)"
     ),
 }
-
-
-def default_workspace(*, actor: Actor) -> Workspace:
-    """Where a custom service goes when the request names no workspace."""
-    organization = actor.organization
-    if organization.has_platform and actor.membership is not None:
-        personal = Workspace.objects.filter(personal_owner=actor.membership).first()
-        if personal is not None:
-            return personal
-    if organization.has_embedded:
-        embedded = Workspace.objects.filter(
-            organization=organization, kind=WorkspaceKind.EMBEDDED
-        ).first()
-        if embedded is not None:
-            return embedded
-    raise RuleViolation(
-        f"Custom services are created {WHERE[organization.edition]}; name that workspace.",
-        field="workspace",
-    )
 
 
 def require_may_create_custom_service(*, actor: Actor, workspace: Workspace) -> None:

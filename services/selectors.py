@@ -10,9 +10,10 @@
 
 from django.db.models import Q, QuerySet
 
+from infrastructure.errors import NotFound
 from services.models import Service, ServiceSource
 from workspaces.access import Actor
-from workspaces.errors import NotFound
+from workspaces.models import Membership
 
 
 def _search(queryset: QuerySet, search: str | None) -> QuerySet:
@@ -28,13 +29,6 @@ def connector_list(*, search: str | None = None) -> QuerySet[Service]:
     return _search(Service.objects.filter(source=ServiceSource.CONNECTOR), search)
 
 
-def connector_get(*, slug: str) -> Service:
-    connector = connector_list().filter(slug=slug).first()
-    if connector is None:
-        raise NotFound("No catalog connector has this slug.")
-    return connector
-
-
 def service_list_for_actor(
     *, actor: Actor, search: str | None = None, source: str | None = None
 ) -> QuerySet[Service]:
@@ -47,14 +41,6 @@ def service_list_for_actor(
     if source:
         queryset = queryset.filter(source=source)
     return _search(queryset, search)
-
-
-def service_get_for_actor(*, actor: Actor, service_id) -> Service:
-    """A service the actor may authenticate with, or NotFound."""
-    service = service_list_for_actor(actor=actor).filter(pk=service_id).first()
-    if service is None:
-        raise NotFound("Service not found.")
-    return service
 
 
 def custom_service_list_for_actor(*, actor: Actor, search: str | None = None) -> QuerySet[Service]:
@@ -75,3 +61,17 @@ def custom_service_in_organization(*, actor: Actor) -> QuerySet[Service]:
     return Service.objects.filter(
         source=ServiceSource.CUSTOM, organization=actor.organization
     ).select_related("organization__service_account", "owner", "workspace", "template")
+
+
+def service_visible_to_user(*, user, service_id) -> Service:
+    """For the browser routes (OAuth callback), which know a person but no organization: a
+    connector, or a service of an organization where the user is an active member."""
+    organizations = Membership.objects.filter(user=user, is_active=True).values("organization_id")
+    service = (
+        Service.objects.filter(pk=service_id)
+        .filter(Q(source=ServiceSource.CONNECTOR) | Q(organization_id__in=organizations))
+        .first()
+    )
+    if service is None:
+        raise NotFound("Service not found.")
+    return service

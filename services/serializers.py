@@ -11,8 +11,7 @@ from services.models import Service, ServiceSource
 from services.notices import service_warnings
 from services.rules import may_manage_custom_service
 from services.validation import DEFINITION_FIELDS, PARAMETER_TYPES
-from workspaces.models import Workspace
-from workspaces.serializers import ScopedMembershipField
+from workspaces.serializers import ScopedMembershipField, ScopedWorkspaceField
 
 
 class ParameterSerializer(serializers.Serializer):
@@ -32,14 +31,6 @@ class ParameterSerializer(serializers.Serializer):
 class WarningSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-
-
-@extend_schema_field(OpenApiTypes.UUID)
-class ScopedWorkspaceField(serializers.PrimaryKeyRelatedField):
-    """A workspace of the request's organization, by id."""
-
-    def get_queryset(self):
-        return Workspace.objects.filter(organization=self.context["actor"].organization)
 
 
 @extend_schema_field(OpenApiTypes.STR)

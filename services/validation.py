@@ -15,7 +15,7 @@ services (API and admin), generic service authentications and the connector cata
 - discouraged schemes (OAuth 2.0 password grant, OAuth 1.0a) need discouraged_acknowledged=True,
   and always carry a warning (services/notices.py).
 
-`definition_validate` raises workspaces.errors.RuleViolation with `field` set, for the first
+`definition_validate` raises infrastructure.errors.RuleViolation with `field` set, for the first
 problem it finds, in the order a person would fix them.
 """
 
@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from auths.egress import EgressPolicy
+from infrastructure.egress import EgressPolicy, resolve_host
+from infrastructure.errors import RuleViolation
 from services.models import (
     AuthScheme,
     ClientAuthMethod,
@@ -34,7 +35,7 @@ from services.models import (
     GrantType,
     UmbrellaStatus,
 )
-from workspaces.errors import RuleViolation
+from services.notices import discouraged_scheme_warning
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -116,13 +117,6 @@ def placeholders_in(text: str) -> list[str]:
     return [m.strip() for m in PLACEHOLDER.findall(text or "")]
 
 
-def is_discouraged(values: dict) -> bool:
-    return values.get("auth_scheme") == AuthScheme.OAUTH1 or (
-        values.get("auth_scheme") == AuthScheme.OAUTH2
-        and values.get("grant_type") == GrantType.PASSWORD
-    )
-
-
 # --- hosts ---------------------------------------------------------------------------------------
 
 
@@ -153,21 +147,14 @@ def _literal_address(host: str):
 
 def host_addresses(host: str) -> list:
     """Every address a host stands for: itself when it is an address, else what it resolves to
-    (empty when it does not resolve now)."""
+    through the egress module's resolver (empty when it does not resolve now)."""
     literal = _literal_address(host)
     if literal is not None:
         return [literal]
     try:
-        infos = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+        return resolve_host(host)
     except (socket.gaierror, UnicodeError, OSError):
         return []
-    addresses = []
-    for info in infos:
-        try:
-            addresses.append(ipaddress.ip_address(info[4][0].split("%")[0]))
-        except ValueError:
-            continue
-    return addresses
 
 
 def host_check(*, field: str, host: str, policy: EgressPolicy) -> None:
@@ -347,12 +334,11 @@ def _check_scheme(values: dict, *, has_client_secret: bool, require_client: bool
         _fail("credential_query_param", "name the query parameter the credential goes in.")
     if placement == CredentialPlacement.BASIC and scheme != AuthScheme.TOKEN:
         _fail("credential_placement", "basic placement is for token services (user name + key).")
-    if is_discouraged(values) and not values.get("discouraged_acknowledged"):
-        what = "OAuth 1.0a" if scheme == AuthScheme.OAUTH1 else "The OAuth 2.0 password grant"
+    warning = discouraged_scheme_warning(auth_scheme=scheme, grant_type=grant)
+    if warning and not values.get("discouraged_acknowledged"):
         _fail(
             "discouraged_acknowledged",
-            f"{what} is discouraged for its security risks; prefer OAuth 2.0 authorization code "
-            "with PKCE. If the provider offers nothing else, set discouraged_acknowledged to true.",
+            f"{warning} If the provider offers nothing else, set discouraged_acknowledged to true.",
         )
 
 

@@ -1,15 +1,19 @@
 """Shared fixtures: an organization with an owner, an admin, a contributor, a viewer, and an outsider
 who owns a different organization. API clients log in as any of them."""
 
+import secrets
 from dataclasses import dataclass
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, make_organization
+from tests.oauth_server.fixture import oauth_server  # noqa: F401  (session-scoped, started on use)
 from workspaces.access import actor_for
 from workspaces.members import member_add
 from workspaces.models import Edition, Membership, Organization, OrgRole, User
+
+pytest_plugins = ["tests.url_coverage"]
 
 
 @dataclass
@@ -81,3 +85,31 @@ def api():
 
     client.as_user = as_user
     return client
+
+
+@pytest.fixture
+def hosts(monkeypatch):
+    """Add names to the test resolver's table for one test: hosts({"internal.example": ["10.0.0.1"]})."""
+    from tests import resolver
+
+    def add(names: dict[str, list[str]]) -> None:
+        for name, addresses in names.items():
+            monkeypatch.setitem(resolver.TABLE, name, addresses)
+
+    return add
+
+
+@pytest.fixture
+def server(oauth_server, settings):  # noqa: F811
+    """The loopback authorization server, reset, with local egress allowed (it is http on
+    127.0.0.1)."""
+    settings.EGRESS_ALLOW_INSECURE_LOCAL = True
+    oauth_server.reset()
+    yield oauth_server
+    oauth_server.reset()
+
+
+@pytest.fixture
+def resource_owner(server):
+    """An account at the provider."""
+    return server.create_user(f"alice-{secrets.token_hex(4)}")

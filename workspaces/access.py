@@ -7,7 +7,7 @@ the organization gets NotFound, so ids and slugs are not an oracle.
 
 from dataclasses import dataclass
 
-from workspaces.errors import NotAllowed, NotFound
+from infrastructure.errors import NotAllowed, NotFound, RuleViolation
 from workspaces.models import (
     Membership,
     Organization,
@@ -134,3 +134,23 @@ def require_owner_or_admin(actor: Actor, action: str) -> None:
 def require_owner(actor: Actor, action: str) -> None:
     if not actor.is_owner:
         raise NotAllowed(f"Only the organization's owner can {action}.")
+
+
+def asset_workspace(*, actor: Actor, workspace: Workspace | None = None) -> Workspace:
+    """Where a new asset (a custom service, an authentication) goes: the workspace named, if it is
+    the organization's; else the actor's personal workspace on the platform edition, or the
+    embedded workspace on the embedded edition. Whether the actor may create there is the
+    caller's check (require_asset_creation, or the custom-service rules)."""
+    if workspace is not None:
+        if workspace.organization_id != actor.organization.pk:
+            raise NotFound("Workspace not found.", field="workspace")
+        return workspace
+    organization = actor.organization
+    if organization.has_platform and actor.membership is not None:
+        return Workspace.objects.get(personal_owner=actor.membership)
+    if organization.has_embedded:
+        return Workspace.objects.get(organization=organization, kind=WorkspaceKind.EMBEDDED)
+    raise RuleViolation(
+        "Name the workspace: an organization API key has no personal workspace.",
+        field="workspace",
+    )

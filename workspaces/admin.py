@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from infrastructure.errors import DomainError
 from workspaces import members, organizations, shared_workspaces
 from workspaces.admin_scoping import (
     DomainForm,
@@ -10,7 +11,6 @@ from workspaces.admin_scoping import (
     OrganizationScopedAdmin,
     admin_actor,
 )
-from workspaces.errors import DomainError
 from workspaces.models import (
     Membership,
     Organization,

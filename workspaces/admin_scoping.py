@@ -4,10 +4,10 @@ domain function (so the admin obeys the same rules as the API)."""
 from django import forms
 from django.contrib import admin
 
-from config.admin_site import owned_organization_ids
+from infrastructure.errors import DomainError
 from workspaces.access import actor_for
-from workspaces.errors import DomainError
 from workspaces.models import Membership, Organization, User, Workspace
+from workspaces.selectors import owned_organization_ids
 
 
 def admin_actor(request, organization):
@@ -110,3 +110,16 @@ class DomainFormAdmin(OrganizationScopedAdmin):
         # domain rules apply there too.
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
+    """Logs and records nobody edits by hand (events, deliveries): view only, scoped."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -9,9 +9,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from config.api import IsAuthenticatedOrApiKey, OrganizationScopedViewSet, TenantScopedMixin
 from workspaces import api_key_management, members, organizations, shared_workspaces
 from workspaces.models import Membership, Organization, OrganizationAPIKey
+from workspaces.scoping import IsAuthenticatedOrApiKey, OrganizationScopedViewSet
 from workspaces.selectors import (
     member_list_for_actor,
     organization_api_key_list_for_actor,
@@ -35,8 +35,8 @@ from workspaces.serializers import (
 )
 
 
-class OrganizationListView(TenantScopedMixin, ListAPIView):
-    """The organizations the credential belongs to."""
+class OrganizationListView(ListAPIView):
+    """The organizations the credential belongs to (scoped by hand: see workspaces/urls.py)."""
 
     serializer_class = OrganizationSerializer
     permission_classes = [IsAuthenticatedOrApiKey]
@@ -203,8 +203,9 @@ def _created_key_response(key_obj, key):
     return Response(data, status=status.HTTP_201_CREATED)
 
 
-class UserApiKeyViewSet(TenantScopedMixin, mixins.ListModelMixin, GenericViewSet):
-    """Your own API keys (acting as you in every organization you belong to)."""
+class UserApiKeyViewSet(mixins.ListModelMixin, GenericViewSet):
+    """Your own API keys (acting as you in every organization you belong to); scoped by hand to
+    the signed-in person (see workspaces/urls.py)."""
 
     serializer_class = ApiKeySerializer
     permission_classes = [IsAuthenticated]

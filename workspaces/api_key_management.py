@@ -1,8 +1,8 @@
 """Creating and revoking API keys. The plaintext key is returned once, at creation; only its hash
 is stored."""
 
+from infrastructure.errors import RuleViolation
 from workspaces.access import Actor, require_owner
-from workspaces.errors import RuleViolation
 from workspaces.models import OrganizationAPIKey, User, UserAPIKey
 
 

@@ -2,8 +2,8 @@
 
 from django.db import transaction
 
+from infrastructure.errors import NotAllowed, RuleViolation
 from workspaces.access import Actor, require_owner_or_admin
-from workspaces.errors import NotAllowed, RuleViolation
 from workspaces.models import Membership, Organization, OrgRole, User, Workspace, WorkspaceKind
 
 

@@ -3,8 +3,8 @@
 from django.db import transaction
 from django.utils.text import slugify
 
+from infrastructure.errors import RuleViolation
 from workspaces.access import Actor, require_owner
-from workspaces.errors import RuleViolation
 from workspaces.members import membership_create
 from workspaces.models import (
     Edition,

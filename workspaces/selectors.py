@@ -7,6 +7,7 @@ from workspaces.models import (
     Membership,
     Organization,
     OrganizationAPIKey,
+    OrgRole,
     UserAPIKey,
     Workspace,
     WorkspaceKind,
@@ -46,3 +47,18 @@ def organization_api_key_list_for_actor(*, actor: Actor) -> QuerySet[Organizatio
     if not actor.is_owner:
         return OrganizationAPIKey.objects.none()
     return OrganizationAPIKey.objects.filter(organization=actor.organization)
+
+
+def owned_organization_ids(user) -> list:
+    """The organizations `user` owns: what an org owner sees in the admin."""
+    if not (user.is_active and user.is_authenticated):
+        return []
+    return list(
+        Membership.objects.filter(user=user, role=OrgRole.OWNER, is_active=True).values_list(
+            "organization_id", flat=True
+        )
+    )
+
+
+def may_use_admin(user) -> bool:
+    return user.is_active and (user.is_superuser or bool(owned_organization_ids(user)))

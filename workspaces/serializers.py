@@ -24,6 +24,14 @@ class ScopedMembershipField(serializers.PrimaryKeyRelatedField):
         return Membership.objects.filter(organization=self.context["actor"].organization)
 
 
+@extend_schema_field(OpenApiTypes.UUID)
+class ScopedWorkspaceField(serializers.PrimaryKeyRelatedField):
+    """A workspace of the request's organization, by id (visibility is checked by the domain)."""
+
+    def get_queryset(self):
+        return Workspace.objects.filter(organization=self.context["actor"].organization)
+
+
 class OrganizationSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField(help_text="Your role in this organization.")
     service_account_email = serializers.EmailField(

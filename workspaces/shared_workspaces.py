@@ -6,8 +6,8 @@ Organization, personal and embedded workspaces come and go with the organization
 
 from django.db import transaction
 
+from infrastructure.errors import NotAllowed, RuleViolation
 from workspaces.access import Actor, require_workspace_role
-from workspaces.errors import NotAllowed, RuleViolation
 from workspaces.models import (
     Membership,
     OrgRole,

@@ -1,18 +1,26 @@
 from django.urls import path
 
 from workspaces import api
+from workspaces.scoping import dangerously_unscoped
 
 ORG = "organizations/<slug:organization_slug>"
+OWN_KEYS = "scoped to the signed-in person: their own API keys (user_api_key_list_for_user)"
+OWN_ORGANIZATIONS = (
+    "scoped to the credential: the organizations its person belongs to, or the organization of an "
+    "organization API key"
+)
 
 urlpatterns = [
     path(
         "me/api-keys/",
-        api.UserApiKeyViewSet.as_view({"get": "list", "post": "create"}),
+        dangerously_unscoped(
+            api.UserApiKeyViewSet.as_view({"get": "list", "post": "create"}), why=OWN_KEYS
+        ),
         name="user-api-key-list",
     ),
     path(
         "me/api-keys/<str:prefix>/",
-        api.UserApiKeyViewSet.as_view({"delete": "destroy"}),
+        dangerously_unscoped(api.UserApiKeyViewSet.as_view({"delete": "destroy"}), why=OWN_KEYS),
         name="user-api-key-detail",
     ),
     path(
@@ -25,7 +33,11 @@ urlpatterns = [
         api.OrganizationApiKeyViewSet.as_view({"delete": "destroy"}),
         name="organization-api-key-detail",
     ),
-    path("organizations/", api.OrganizationListView.as_view(), name="organization-list"),
+    path(
+        "organizations/",
+        dangerously_unscoped(api.OrganizationListView.as_view(), why=OWN_ORGANIZATIONS),
+        name="organization-list",
+    ),
     path(
         f"{ORG}/",
         api.OrganizationViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),

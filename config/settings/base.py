@@ -51,10 +51,15 @@ THIRD_PARTY_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
 ]
+# Bottom to top: an app imports only from the apps listed before it (tests/test_structure.py).
 LOCAL_APPS = [
+    "infrastructure",
     "workspaces",
     "services",
     "auths",
+    "events",
+    "lifecycle",
+    "connections",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -125,7 +130,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "infrastructure.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Connect platform API",
@@ -136,7 +141,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrgRoleEnum": "workspaces.models.OrgRole",
         "WorkspaceRoleEnum": "workspaces.models.WorkspaceRole",
-        "AuthEventKindEnum": "auths.models.EventKind",
+        "AuthEventKindEnum": "events.models.EventKind",
     },
 }
 # API keys are sent as `Authorization: Api-Key <key>`.
@@ -148,17 +153,14 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
     # Embedded default: kombu's filesystem transport needs no server. Worker and beat on the same
-    # machine share the folders below.
+    # machine share these folders; scripts/run creates them (kombu does not).
     CELERY_BROKER_URL = "filesystem://"
-    _broker_dir = DATA_DIR / "broker"
-    # kombu's filesystem transport does not create its folders; the worker fails without them.
-    for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    BROKER_DIR = DATA_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = None
@@ -172,8 +174,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Without this Celery's Django fixup closes the database connection around every task, whatever
-# CONN_MAX_AGE says; auths/tasks.py applies CONN_MAX_AGE / CONN_HEALTH_CHECKS per task instead and
-# the fixup only force-closes after this many tasks.
+# CONN_MAX_AGE says; config/celery_app.py applies CONN_MAX_AGE / CONN_HEALTH_CHECKS per task
+# instead and the fixup only force-closes after this many tasks.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -182,18 +184,33 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workspaces.tasks.heartbeat",
         "schedule": env.float("HEARTBEAT_SECONDS", default=60.0),
     },
-    # Token lifecycle (auths/tasks.py): claim due refreshes; predictions and `expiring`.
+    # Token lifecycle (lifecycle/tasks.py): claim due refreshes; predictions and `expiring`.
     "scan-due-refreshes": {
-        "task": "auths.tasks.scan_due_refreshes",
+        "task": "lifecycle.tasks.scan_due_refreshes",
         "schedule": env.float("REFRESH_SCAN_SECONDS", default=30.0),
         "options": {"expires": 60},
     },
     "evaluate-expiry": {
-        "task": "auths.tasks.evaluate_expiry",
+        "task": "lifecycle.tasks.evaluate_expiry",
         "schedule": env.float("EXPIRY_EVALUATION_SECONDS", default=3600.0),
         "options": {"expires": 3000},
     },
 }
+
+# Token lifecycle (lifecycle/policy.py): retries of a failing refresh, and the pauses that keep one
+# failing auth from causing a refresh storm. Seconds unless said otherwise.
+REFRESH_RETRY_BASE_SECONDS = env.float("REFRESH_RETRY_BASE_SECONDS", default=15.0)
+REFRESH_RETRY_MAX_SECONDS = env.float("REFRESH_RETRY_MAX_SECONDS", default=600.0)
+REFRESH_MAX_RETRIES = env.int("REFRESH_MAX_RETRIES", default=5)
+REFRESH_FAILURE_COOLDOWN_SECONDS = env.float("REFRESH_FAILURE_COOLDOWN_SECONDS", default=30.0)
+REFRESH_EXHAUSTED_COOLDOWN_SECONDS = env.float("REFRESH_EXHAUSTED_COOLDOWN_SECONDS", default=900.0)
+REFRESH_CLAIM_LEASE_SECONDS = env.int("REFRESH_CLAIM_LEASE_SECONDS", default=300)
+
+# Notifications (events/): email and webhook deliveries share one retry policy.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=30.0)
+# Seconds an SMTP connection may block (Django's SMTP backend reads it).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Field encryption (client secrets, tokens). Keys are Fernet keys, newest first; not derived from
 # SECRET_KEY so rotating the signing key does not re-key the data.
@@ -202,6 +219,9 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # Outbound HTTP: plain http and loopback/private hosts are refused unless this development switch is
 # on. Never enable it in production.
 EGRESS_ALLOW_INSECURE_LOCAL = env.bool("EGRESS_ALLOW_INSECURE_LOCAL", default=False)
+# How host names are resolved for the egress guards: the system resolver; the tests answer from a
+# table (tests/resolver.py) so that no test waits on DNS.
+EGRESS_RESOLVER = "infrastructure.egress.system_resolver"
 
 LOGGING = {
     "version": 1,

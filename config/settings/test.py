@@ -21,3 +21,5 @@ STORAGES = {
 }
 # Static files are not collected for tests; WhiteNoise would warn about the missing folder.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+# Notes every URL answered successfully: the suite fails if one never is (tests/url_coverage.py).
+MIDDLEWARE += ["tests.url_coverage.RecordingMiddleware"]

@@ -3,7 +3,7 @@
 import pytest
 
 from auths.parameters import resolve_placeholders, resolve_url
-from workspaces.errors import RuleViolation
+from infrastructure.errors import RuleViolation
 
 
 def test_values_are_percent_encoded_inside_urls():

@@ -10,7 +10,6 @@ import requests
 from django.utils import timezone
 from django.utils.http import http_date
 
-from auths.authentications import authentication_create_password
 from auths.tokens import (
     MalformedTokenResponse,
     RefreshRejected,
@@ -19,8 +18,9 @@ from auths.tokens import (
     parse_token_response,
     retry_after_seconds,
 )
+from connections.password_grant import authentication_create_password
 from services.models import Service
-from tests.auths.helpers import oauth2_service
+from tests.connections.helpers import oauth2_service
 
 
 def answer(payload, status=200, content_type="application/json", headers=None):

@@ -6,10 +6,6 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-# The loopback OAuth server and its per-test wrapper, shared with the auths tests.
-from tests.auths.conftest import resource_owner, server  # noqa: F401
-from tests.oauth_server.fixture import oauth_server  # noqa: F401
-
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

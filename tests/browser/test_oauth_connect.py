@@ -9,9 +9,9 @@ import requests
 from django.test import Client
 from django.urls import reverse
 
-from auths.http_client import http_request
 from auths.models import Authentication
-from tests.auths.helpers import custom_service
+from connections.http_client import http_request
+from tests.connections.helpers import custom_service
 from workspaces.models import UserAPIKey
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from infrastructure.errors import NotAllowed, NotFound, RuleViolation
 from services.custom_services import (
     custom_service_create,
     custom_service_delete,
@@ -12,7 +13,6 @@ from services.custom_services import (
 from services.models import Service, ServiceSource
 from tests.conftest import build_tenant
 from tests.services.builders import make_custom_service, oauth2_definition, token_definition
-from workspaces.errors import NotAllowed, NotFound, RuleViolation
 from workspaces.members import member_deactivate
 from workspaces.models import Edition, Workspace, WorkspaceKind
 from workspaces.organizations import organization_update

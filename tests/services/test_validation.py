@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
+from infrastructure.errors import RuleViolation
 from services.validation import definition_validate, fixed_host_part
 from tests.services.builders import oauth2_definition, token_definition
-from workspaces.errors import RuleViolation
 
 pytestmark = pytest.mark.django_db
 

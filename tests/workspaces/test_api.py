@@ -211,3 +211,43 @@ def test_api_key_without_a_name_is_a_field_error(tenant, api):
     )
     assert response.status_code == 400
     assert "name" in response.json()["error"]["fields"]
+
+
+def test_workspace_member_is_read_changed_and_removed(tenant, api):
+    client = api.as_user(tenant.contributor)
+    pk = client.post(org_url("workspace-list", tenant), {"name": "Team"}, format="json").json()[
+        "id"
+    ]
+    row = client.post(
+        org_url("workspace-member-list", tenant, workspace_pk=pk),
+        {"membership": tenant.membership(tenant.viewer).pk, "role": "contributor"},
+        format="json",
+    ).json()
+    url = org_url("workspace-member-detail", tenant, workspace_pk=pk, pk=row["id"])
+    assert client.get(url).json()["email"] == tenant.viewer.email
+    changed = client.patch(url, {"role": "viewer"}, format="json")
+    assert changed.status_code == 200 and changed.json()["role"] == "viewer"
+    assert client.delete(url).status_code == 204
+    assert client.get(url).status_code == 404
+
+
+def test_owner_revokes_an_organization_api_key(tenant, api):
+    client = api.as_user(tenant.owner)
+    created = client.post(
+        org_url("organization-api-key-list", tenant), {"name": "backend"}, format="json"
+    ).json()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {created['key']}")
+    assert api.get(org_url("organization-detail", tenant)).status_code == 200
+    api.credentials()
+    url = org_url("organization-api-key-detail", tenant, prefix=created["prefix"])
+    assert api.as_user(tenant.admin).delete(url).status_code == 404  # owners only see keys
+    assert api.as_user(tenant.owner).delete(url).status_code == 204
+    assert OrganizationAPIKey.objects.get(prefix=created["prefix"]).revoked
+    api.logout()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {created['key']}")
+    assert api.get(org_url("organization-detail", tenant)).status_code == 401
+
+
+def test_health_answers_without_credentials(client):
+    response = client.get(reverse("health"))
+    assert response.status_code == 200 and response.json() == {"status": "ok"}

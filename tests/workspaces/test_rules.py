@@ -4,10 +4,10 @@ straight at the database."""
 import pytest
 from django.db import IntegrityError, transaction
 
+from infrastructure.errors import NotAllowed, NotFound, RuleViolation
 from tests.factories import UserFactory, make_organization
 from workspaces import members, organizations, shared_workspaces
 from workspaces.access import require_asset_creation, workspace_role
-from workspaces.errors import NotAllowed, NotFound, RuleViolation
 from workspaces.models import (
     Edition,
     Membership,

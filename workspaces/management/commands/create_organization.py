@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from workspaces.errors import DomainError
+from infrastructure.errors import DomainError
 from workspaces.models import Edition, User
 from workspaces.organizations import organization_create
 

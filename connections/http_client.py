@@ -1,0 +1,328 @@
+"""The HTTP client: call a service's API with an authentication.
+
+    result = http_request(authentication=auth, method="GET", path_or_url="/v1/me")
+    result.status, result.headers, result.body  # body is bytes, size-capped by infrastructure.egress
+
+- The URL is the service's base URL (placeholders resolved from the auth's parameters) plus the
+  path, or an absolute URL on the same host (scheme, host and port must match the base URL).
+- Credentials are injected per the service's placement (header name + prefix, query parameter,
+  HTTP Basic; OAuth 1.0a requests are signed). Callers never pass tokens, and may not set the
+  credential header or query parameter themselves.
+- On 401 (or the service's configured "expired" statuses) an OAuth 2.0 authentication is refreshed
+  once through auths.refresh.authentication_refresh (the same locked critical section as the Celery
+  task) and the request replayed once. If the refresh cannot happen, the original answer is
+  returned.
+- All traffic goes through infrastructure.egress (timeouts, SSRF guard, same-host redirects only, size cap).
+- The credentials never come back: a response that reflects them (an echo endpoint, an error
+  message quoting the request) has them replaced with "[redacted]" in its body and headers.
+- last_used_at is recorded (to the minute: at most one write per minute per authentication).
+"""
+
+import base64
+import json as jsonlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import quote, quote_plus, urlsplit
+
+import requests
+from django.utils import timezone
+
+from auths.models import Authentication, AuthStatus
+from auths.parameters import ParameterValues, resolve_url
+from auths.tokens import client_credentials_of
+from infrastructure import egress
+from infrastructure.errors import RuleViolation, UpstreamError
+from lifecycle.policy import in_cooldown
+from lifecycle.refresh import (
+    RefreshNotSupported,
+    RefreshRejected,
+    TransientRefreshError,
+    authentication_refresh,
+)
+from lifecycle.scheduling import can_refresh
+from services.models import AuthScheme, CredentialPlacement
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+EXPIRY_SKEW = timedelta(seconds=30)
+# last_used_at is written at most once a minute per authentication: exact enough to tell unused
+# auths, and a busy auth does not turn every API call into a database write.
+LAST_USED_GRANULARITY = timedelta(seconds=60)
+HOP_BY_HOP = {"host", "content-length", "connection", "transfer-encoding"}
+REDACTED = "[redacted]"
+logger = logging.getLogger(__name__)
+MIN_SCRUB_LENGTH = 8  # shorter values would redact ordinary text
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: dict
+    body: bytes = field(repr=False)
+    # True when the access token was refreshed during this call (before it, or on 401 + replay).
+    refreshed: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return jsonlib.loads(self.body)
+
+
+def build_url(*, authentication: Authentication, path_or_url: str) -> str:
+    service = authentication.service
+    values = ParameterValues.of(authentication).merged()
+    if not service.base_url:
+        raise RuleViolation(
+            f"{service.name} has no base URL, so the HTTP client cannot call it.",
+            field="path_or_url",
+        )
+    base = resolve_url(service.base_url, values, what="base URL")
+    base_parts = urlsplit(base)
+    target = (path_or_url or "").strip()
+    if "://" in target.split("?")[0]:
+        url = resolve_url(target, values, what="URL")
+        parts = urlsplit(url)
+        if (parts.scheme, parts.hostname, parts.port) != (
+            base_parts.scheme,
+            base_parts.hostname,
+            base_parts.port,
+        ):
+            raise RuleViolation(
+                f"An absolute URL must be on the service's host ({base_parts.scheme}://"
+                f"{base_parts.netloc}); give a path relative to the base URL instead.",
+                field="path_or_url",
+            )
+        if parts.username or parts.password:
+            raise RuleViolation("URLs may not carry user information.", field="path_or_url")
+        return url
+    path = resolve_url(target, values, what="path")
+    url = base.rstrip("/") + ("/" + path.lstrip("/") if path else "")
+    parts = urlsplit(url)
+    if (parts.scheme, parts.hostname, parts.port) != (
+        base_parts.scheme,
+        base_parts.hostname,
+        base_parts.port,
+    ):
+        raise RuleViolation("The path must stay on the service's host.", field="path_or_url")
+    return url
+
+
+def _credential_names(service) -> tuple[str | None, str | None]:
+    """(header name, query parameter) the platform sets, for refusing caller overrides."""
+    if service.auth_scheme == AuthScheme.OAUTH1:
+        return "Authorization", None
+    if service.credential_placement == CredentialPlacement.QUERY:
+        return None, service.credential_query_param or "access_token"
+    if service.credential_placement == CredentialPlacement.BASIC:
+        return "Authorization", None
+    return service.credential_header_name or "Authorization", None
+
+
+def _inject(authentication: Authentication, headers: dict, query: dict):
+    """Add the credentials; returns the `auth=` argument for requests (Basic), if any."""
+    service = authentication.service
+    if service.auth_scheme == AuthScheme.OAUTH2:
+        secret = authentication.access_token
+    else:
+        secret = authentication.api_key
+    value = secret.reveal() if secret is not None else ""
+    placement = service.credential_placement
+    if placement == CredentialPlacement.BASIC:
+        password = authentication.password.reveal() if authentication.password else ""
+        if authentication.username:
+            return (authentication.username, password or value)
+        return (value, password)
+    if not value:
+        raise RuleViolation(
+            "This authentication holds no credential to send; re-authenticate it.",
+            field="authentication",
+        )
+    if placement == CredentialPlacement.QUERY:
+        query[service.credential_query_param or "access_token"] = value
+        return None
+    prefix = service.credential_prefix
+    headers[service.credential_header_name or "Authorization"] = (
+        f"{prefix} {value}" if prefix else value
+    )
+    return None
+
+
+def _credential_strings(authentication: Authentication) -> list[str]:
+    """Every form in which this auth's secrets may be reflected back."""
+    values = []
+    for sealed in (authentication.access_token, authentication.api_key, authentication.password):
+        if sealed is not None:
+            values.append(sealed.reveal())
+    forms = set()
+    for value in values:
+        if len(value) >= MIN_SCRUB_LENGTH:
+            forms.update({value, quote(value, safe=""), quote_plus(value)})
+    if authentication.service.credential_placement == CredentialPlacement.BASIC:
+        user = authentication.username or (values[0] if values else "")
+        password = authentication.password.reveal() if authentication.password else ""
+        if not password and authentication.username and values:
+            password = values[0]
+        if user or password:
+            forms.add(base64.b64encode(f"{user}:{password}".encode()).decode())
+    return sorted(forms, key=len, reverse=True)
+
+
+def _scrub(result: "HttpResult", secrets: list[str]) -> "HttpResult":
+    body = result.body
+    headers = dict(result.headers)
+    for secret in secrets:
+        encoded = secret.encode()
+        if encoded in body:
+            body = body.replace(encoded, REDACTED.encode())
+        for name, value in headers.items():
+            if secret in value:
+                headers[name] = value.replace(secret, REDACTED)
+    result.body = body
+    result.headers = headers
+    return result
+
+
+def _session(authentication: Authentication):
+    policy = egress.EgressPolicy.for_organization(authentication.organization)
+    service = authentication.service
+    if service.auth_scheme == AuthScheme.OAUTH1:
+        values = ParameterValues.of(authentication)
+        client_key, client_secret = client_credentials_of(service=service, values=values)
+        secret = authentication.token_secret
+        return egress.oauth1_session(
+            policy=policy,
+            client_key=client_key,
+            client_secret=client_secret,
+            resource_owner_key=authentication.access_token.reveal(),
+            resource_owner_secret=secret.reveal() if secret is not None else None,
+        )
+    return egress.http_session(policy=policy, follow_redirects=True)
+
+
+def _send(authentication, *, method, url, query, headers, json, data, body) -> HttpResult:
+    headers = dict(headers)
+    query = dict(query)
+    basic = None
+    if authentication.service.auth_scheme != AuthScheme.OAUTH1:
+        basic = _inject(authentication, headers, query)
+    session = _session(authentication)
+    try:
+        response = session.request(
+            method,
+            url,
+            params=query or None,
+            headers=headers,
+            json=json,
+            data=data if data is not None else body,
+            auth=basic,
+        )
+    except egress.EgressRefused as error:
+        raise RuleViolation(f"The request was refused: {error}", field="path_or_url") from None
+    except egress.ResponseTooLarge as error:
+        raise UpstreamError(str(error)) from None
+    except requests.Timeout:
+        raise UpstreamError("The service did not answer in time.") from None
+    except requests.RequestException as error:
+        raise UpstreamError(f"The service could not be reached ({type(error).__name__}).") from None
+    finally:
+        session.close()
+    result = HttpResult(
+        status=response.status_code, headers=dict(response.headers), body=response.content
+    )
+    parts = urlsplit(url)  # logged without the query string, which may carry credentials
+    logger.debug(
+        "HTTP client %s %s://%s%s -> %s (authentication %s)",
+        method,
+        parts.scheme,
+        parts.netloc,
+        parts.path,
+        result.status,
+        authentication.pk,
+    )
+    return _scrub(result, _credential_strings(authentication))
+
+
+def http_request(
+    *,
+    authentication: Authentication,
+    method: str,
+    path_or_url: str,
+    query: dict | None = None,
+    headers: dict | None = None,
+    json=None,
+    data: dict | None = None,
+    body: bytes | str | None = None,
+) -> HttpResult:
+    """Make one API request with the authentication's credentials (see the module docstring).
+    Access checks are the caller's (the API view resolves the auth through a scoped selector)."""
+    method = (method or "GET").upper()
+    if method not in METHODS:
+        raise RuleViolation(f"method must be one of {', '.join(METHODS)}.", field="method")
+    if sum(x is not None for x in (json, data, body)) > 1:
+        raise RuleViolation("Send one of json, data (form) or body.", field="body")
+    if authentication.status == AuthStatus.DISABLED:
+        raise RuleViolation("This authentication is disabled.", field="authentication")
+    service = authentication.service
+    headers = {str(k): str(v) for k, v in (headers or {}).items()}
+    query = {str(k): v for k, v in (query or {}).items()}
+    header_name, query_name = _credential_names(service)
+    for name in list(headers):
+        if name.lower() in HOP_BY_HOP:
+            headers.pop(name)
+        elif header_name and name.lower() == header_name.lower():
+            raise RuleViolation(
+                f"The {header_name} header is set by the platform from the authentication; "
+                "remove it from the request.",
+                field=f"headers.{name}",
+            )
+    if query_name and query_name in query:
+        raise RuleViolation(
+            f"The {query_name} query parameter is set by the platform; remove it.",
+            field=f"query.{query_name}",
+        )
+    url = build_url(authentication=authentication, path_or_url=path_or_url)
+
+    now = timezone.now()
+    expires_at = authentication.access_token_expires_at
+    refreshed_first = False
+    if can_refresh(authentication) and expires_at and expires_at - EXPIRY_SKEW <= now:
+        # Known expired: refresh first (the locked refresh is a no-op if someone else just did).
+        fresh = _refresh(authentication, force=True)
+        if fresh is not None:
+            authentication, refreshed_first = fresh, True
+
+    request = {"method": method, "url": url, "query": query, "headers": headers}
+    request.update(json=json, data=data, body=body)
+    result = _send(authentication, **request)
+    result.refreshed = refreshed_first
+    expired = result.status in service.effective_expired_status_codes
+    if expired and not refreshed_first and can_refresh(authentication):
+        refreshed = _refresh(authentication, force=True)
+        if refreshed is not None:
+            result = _send(refreshed, **request)
+            result.refreshed = True
+            authentication = refreshed
+    last_used = authentication.last_used_at
+    if last_used is None or now - last_used >= LAST_USED_GRANULARITY:
+        Authentication.objects.filter(pk=authentication.pk).update(last_used_at=now)
+        authentication.last_used_at = now
+    return result
+
+
+def _refresh(authentication: Authentication, *, force: bool) -> Authentication | None:
+    """Refresh once; None when it could not happen (the caller then keeps the original answer)."""
+    if in_cooldown(authentication, timezone.now()):
+        # A refresh failed moments ago: during a provider outage every 401 would otherwise reach
+        # the token endpoint again (the storm the cooldown exists to prevent).
+        return None
+    try:
+        fresh = authentication_refresh(
+            authentication_id=authentication.pk, force=force, seen_version=authentication.version
+        )
+    except (RefreshRejected, TransientRefreshError, RefreshNotSupported):
+        return None
+    if fresh.version == authentication.version:
+        return None
+    return fresh

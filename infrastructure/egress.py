@@ -1,0 +1,378 @@
+"""Every outbound HTTP request the platform makes goes through a session built here: token calls,
+OAuth1 calls, API calls through the HTTP client, webhooks. A test forbids bare `requests` calls
+and OAuth sessions anywhere else.
+
+Guards, all of them on every session:
+- timeouts always (requests and requests-oauthlib default to none);
+- https only, unless EGRESS_ALLOW_INSECURE_LOCAL (local development);
+- the destination address is checked at connect time, on the address actually connected to (no
+  DNS-rebinding window): private, loopback, link-local, CGNAT, multicast, unspecified, NAT64,
+  6to4, Teredo and metadata addresses are refused unless the host is on the organization's
+  on-prem allow-list (or the development switch is on);
+- token calls never follow redirects; API calls follow at most 3, same host only, so credentials
+  (Authorization or a custom header or query parameter) never reach another host;
+- response bodies are capped.
+"""
+
+import http.cookiejar
+import ipaddress
+import os
+import socket
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.utils.module_loading import import_string
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests_oauthlib import OAuth1Session
+
+DEFAULT_TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
+DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+MAX_API_REDIRECTS = 3
+
+# Ranges Python's ipaddress does not call private but that reach internal networks or wrap internal
+# addresses (the same list as requests-hardened's EXTRA_BLOCKED_NET_RANGES, plus Teredo).
+BLOCKED_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "100.64.0.0/10",  # CGNAT (Alibaba metadata 100.100.100.200 lives here)
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+        "64:ff9b::/96",  # NAT64
+        "64:ff9b:1::/48",
+        "2002::/16",  # 6to4
+        "2001::/32",  # Teredo
+        "2001:20::/28",
+        "5f00::/16",
+        "3fff::/20",
+        "fd00:ec2::/32",  # AWS IPv6 metadata
+    )
+)
+
+
+class EgressRefused(requests.RequestException):
+    """An outbound request the platform will not make; the message says why."""
+
+
+class ResponseTooLarge(requests.RequestException):
+    pass
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if ip in ipaddress.ip_network("64:ff9b::/96"):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def address_is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True only for globally routable unicast addresses that wrap no internal address."""
+    if ip.version == 6:
+        inner = _embedded_ipv4(ip)
+        if inner is not None and not address_is_public(inner):
+            return False
+    if not ip.is_global or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return False
+    return not any(ip in network for network in BLOCKED_NETWORKS)
+
+
+METADATA_ADDRESSES = tuple(
+    ipaddress.ip_network(n)
+    for n in ("169.254.169.254/32", "100.100.100.200/32", "fd00:ec2::/32", "169.254.170.2/32")
+)
+
+
+def address_is_onprem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """What an allow-listed on-prem host may resolve to: a private network address (RFC 1918,
+    unique-local, CGNAT), never loopback, link-local, cloud metadata or an unspecified address —
+    the tenant controls the name, so the allow-list must not become a way into the platform."""
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+        return False
+    if any(ip in network for network in METADATA_ADDRESSES):
+        return False
+    return address_is_public(ip) or ip.is_private or ip in ipaddress.ip_network("100.64.0.0/10")
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """What one organization's outbound traffic may reach."""
+
+    allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+    allow_insecure_local: bool = False
+
+    @classmethod
+    def for_organization(cls, organization) -> "EgressPolicy":
+        hosts = getattr(organization, "onprem_allowed_hosts", None) or []
+        return cls(
+            allowed_hosts=frozenset(h.lower() for h in hosts),
+            allow_insecure_local=settings.EGRESS_ALLOW_INSECURE_LOCAL,
+        )
+
+    def address_allowed(self, hostname: str, ip) -> bool:
+        if self.allow_insecure_local:
+            return True
+        if hostname.lower() in self.allowed_hosts:
+            return address_is_onprem(ip)
+        return address_is_public(ip)
+
+    def check_url(self, url: str) -> None:
+        """Refuse a URL by its form (scheme, missing host). Addresses are checked at connect time."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http"):
+            raise EgressRefused(f"Only https URLs are called (got '{parts.scheme}:').")
+        if parts.scheme == "http" and not self.allow_insecure_local:
+            raise EgressRefused(
+                "Only https URLs are called; plain http is for local development only."
+            )
+        if not parts.hostname:
+            raise EgressRefused("The URL has no host.")
+
+    def resolve(self, hostname: str, port: int) -> str:
+        """Resolve the host and return the address to connect to, refusing internal addresses.
+
+        Every resolved address must be public, not just the first: a name that resolves to a mix
+        would otherwise let the resolver choose.
+        """
+        try:
+            addresses = resolve_host(hostname, port)
+        except socket.gaierror as error:
+            raise requests.ConnectionError(f"Cannot resolve {hostname}: {error}") from None
+        refused = [ip for ip in addresses if not self.address_allowed(hostname, ip)]
+        if refused:
+            raise EgressRefused(
+                f"{hostname} resolves to a non-public address ({refused[0]}); if it is an "
+                "on-prem system on a private network, ask an organization owner to allow-list it."
+            )
+        first = addresses[0]
+        return f"[{first}]" if first.version == 6 else str(first)
+
+
+# --- name resolution -------------------------------------------------------------------------
+# One resolver for the connect-time check above and for the early check of a service definition
+# (services/validation.py). It is a setting so that tests answer from a table instead of waiting on
+# DNS (EGRESS_RESOLVER = "tests.resolver.resolve"); production uses the system resolver.
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the operating system gives for `host`; socket.gaierror when there are none."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+@lru_cache(maxsize=4)
+def _resolver(path: str):
+    return import_string(path)
+
+
+def resolve_host(host: str, port: int = 443) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address `host` stands for, through settings.EGRESS_RESOLVER. Raises socket.gaierror
+    when it does not resolve."""
+    found = _resolver(settings.EGRESS_RESOLVER)(host, port)
+    addresses = []
+    for address in found:
+        try:
+            addresses.append(ipaddress.ip_address(str(address).split("%")[0]))
+        except ValueError:
+            continue
+    if not addresses:
+        raise socket.gaierror(socket.EAI_NONAME, f"{host} has no usable address")
+    return addresses
+
+
+class GuardedAdapter(HTTPAdapter):
+    """Connects to the address the policy approved, keeping the hostname for Host, SNI and
+    certificate checks (the technique of requests-hardened's IPFilterAdapter)."""
+
+    def __init__(self, policy: EgressPolicy, is_https: bool):
+        super().__init__()
+        self.policy = policy
+        self.is_https = is_https
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        request.headers = CaseInsensitiveDict(request.headers or {})
+        hostname = host_params["host"]
+        port = host_params["port"] or (443 if self.is_https else 80)
+        host_header = f"[{hostname}]" if ":" in hostname else hostname
+        if host_params["port"] is not None:
+            host_header += f":{host_params['port']}"
+        request.headers["Host"] = host_header
+        if self.is_https:
+            pool_kwargs["assert_hostname"] = hostname
+            pool_kwargs["server_hostname"] = hostname
+        host_params["host"] = self.policy.resolve(hostname, port)
+        return host_params, pool_kwargs
+
+    def get_connection(self, url, proxies=None):  # pragma: no cover - deprecated API
+        raise NotImplementedError("Use get_connection_with_tls_context (requests >= 2.32.2).")
+
+
+class _GuardedMixin:
+    """Shared by the plain and OAuth1 sessions."""
+
+    def _guard(self, policy: EgressPolicy, *, follow_redirects: bool, max_bytes: int, timeout):
+        self.policy = policy
+        self.follow_redirects = follow_redirects
+        self.max_bytes = max_bytes
+        self.default_timeout = timeout
+        self.max_redirects = MAX_API_REDIRECTS
+        self.trust_env = False  # no proxies or .netrc credentials from the environment
+        self.mount("https://", GuardedAdapter(policy, is_https=True))
+        self.mount("http://", GuardedAdapter(policy, is_https=False))
+
+    def send(self, request, **kwargs):
+        # Guards sit on send(), not request(): every hop of a redirect and any prepared request
+        # passes here.
+        self.policy.check_url(request.url)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        if not self.follow_redirects:
+            kwargs["allow_redirects"] = False
+        kwargs["stream"] = True
+        response = super().send(request, **kwargs)
+        if not response._content_consumed:
+            _read_capped(response, self.max_bytes)
+        return response
+
+    def get_redirect_target(self, response):
+        # requests asks for the redirect target even when redirects are off (to fill
+        # Response.next) and then reads the redirect's body with no limit: say "no redirect"
+        # before that happens when redirects are not followed.
+        if not self.follow_redirects:
+            return None
+        target = super().get_redirect_target(response)
+        if target is None:
+            return None
+        # Same origin only (scheme, host and port): credentials may sit in a custom header or query
+        # parameter that requests would forward. Any other redirect is returned, not followed.
+        location = requests.compat.urljoin(response.url, target)
+        if _origin(location) != _origin(response.url):
+            return None
+        self.policy.check_url(location)
+        # requests consumes each redirect response's body before following it: cap it first.
+        if not response._content_consumed:
+            _read_capped(response, self.max_bytes)
+        return target
+
+
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url)
+    return (
+        parts.scheme,
+        parts.hostname,
+        parts.port or {"https": 443, "http": 80}.get(parts.scheme),
+    )
+
+
+def _read_capped(response: requests.Response, max_bytes: int) -> None:
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            response.close()
+            raise ResponseTooLarge(f"Response larger than {max_bytes} bytes; refused.")
+    response._content = bytes(body)
+    response._content_consumed = True
+
+
+class GuardedSession(_GuardedMixin, requests.Session):
+    pass
+
+
+class GuardedOAuth1Session(_GuardedMixin, OAuth1Session):
+    pass
+
+
+def http_session(
+    *,
+    policy: EgressPolicy,
+    follow_redirects: bool = False,
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    timeout=DEFAULT_TIMEOUT,
+) -> GuardedSession:
+    session = GuardedSession()
+    session._guard(policy, follow_redirects=follow_redirects, max_bytes=max_bytes, timeout=timeout)
+    return session
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A pooled session serves many organizations: it must never keep a cookie from one call and
+    send it with the next."""
+
+    def set_ok(self, cookie, request):
+        return False
+
+    def return_ok(self, cookie, request):
+        return False
+
+
+_pooled = threading.local()
+POOLED_SESSIONS_PER_THREAD = 16
+
+
+def _forget_pooled_sessions() -> None:
+    """In a forked child (Celery prefork, gunicorn): never share the parent's pooled
+    connections; the child builds its own on first use."""
+    global _pooled
+    _pooled = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_pooled_sessions)
+
+
+def pooled_http_session(
+    *,
+    policy: EgressPolicy,
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    timeout=DEFAULT_TIMEOUT,
+) -> GuardedSession:
+    """A GuardedSession kept per thread and per (policy, limits) for repeated one-shot calls such
+    as token requests: reusing it keeps its adapters and connection pool, so a provider's
+    connection is reused (HTTP keep-alive) instead of a new Session, two adapters and a TCP/TLS
+    handshake per call. Do not close it.
+
+    The guards are those of http_session, per request: the URL check in send(), and the address
+    check at connect time: GuardedAdapter.build_connection_pool_key_attributes resolves and checks
+    the host on EVERY request and keys the connection pool by the approved address, so a pooled
+    connection is only reused for an address that passed the check again. Redirects are never
+    followed; cookies are never stored (the session is shared by organizations with the same
+    policy); credentials (auth, headers) are passed per request, never set on the session.
+    """
+    sessions = getattr(_pooled, "sessions", None)
+    if sessions is None:
+        sessions = _pooled.sessions = OrderedDict()
+    key = (policy, max_bytes, timeout)
+    session = sessions.get(key)
+    if session is None:
+        session = http_session(policy=policy, max_bytes=max_bytes, timeout=timeout)
+        session.cookies.set_policy(_NoCookies())
+        sessions[key] = session
+        while len(sessions) > POOLED_SESSIONS_PER_THREAD:
+            sessions.popitem(last=False)[1].close()
+    else:
+        sessions.move_to_end(key)
+    return session
+
+
+def oauth1_session(
+    *, policy: EgressPolicy, timeout=DEFAULT_TIMEOUT, **kwargs
+) -> GuardedOAuth1Session:
+    session = GuardedOAuth1Session(**kwargs)
+    session._guard(
+        policy, follow_redirects=False, max_bytes=DEFAULT_MAX_RESPONSE_BYTES, timeout=timeout
+    )
+    return session

@@ -1,0 +1,199 @@
+"""Outbound requests to internal addresses are refused before any socket opens (the development
+switch EGRESS_ALLOW_INSECURE_LOCAL stays off here), through the HTTP client and the token calls."""
+
+import socket
+
+import pytest
+import responses
+import urllib3.util.connection
+
+from auths.models import Authentication
+from connections.client_credentials import authentication_create_client_credentials
+from connections.http_client import http_request
+from infrastructure.egress import EgressPolicy, EgressRefused, http_session
+from infrastructure.errors import RuleViolation
+from tests.connections.helpers import custom_service
+
+SSRF_TABLE = [
+    "https://127.0.0.1/",
+    "https://[::1]/",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://100.100.100.200/",
+    "https://[64:ff9b::a9fe:a9fe]/",
+    "https://[2002:a9fe:a9fe::]/",
+    "https://[::ffff:127.0.0.1]/",
+    "https://[fd00:ec2::254]/",
+    "https://0.0.0.0/",
+    "https://2130706433/",
+    "https://0177.0.0.1/",
+    "https://10.0.0.1/",
+    "https://192.168.1.1/",
+    "https://224.0.0.1/",
+    "http://127.0.0.1:6379/",  # plain http: refused by scheme before anything else
+    "https://internal.example/",  # resolves to 10.0.0.1 (patched resolver below)
+]
+
+
+@pytest.fixture
+def no_sockets(monkeypatch, settings):
+    """Record any attempt to open a connection; resolve internal.example to 10.0.0.1."""
+    settings.EGRESS_ALLOW_INSECURE_LOCAL = False
+    opened = []
+
+    def refuse(address, *args, **kwargs):
+        opened.append(address)
+        raise AssertionError(f"a socket was opened to {address}")
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", refuse)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "internal.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", port or 443))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return opened
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", SSRF_TABLE)
+def test_http_client_refuses_internal_addresses(tenant, no_sockets, url):
+    service = custom_service(tenant, base_url=url)
+    auth = Authentication.objects.create(
+        organization=tenant.organization,
+        workspace=service.workspace,
+        service=service,
+        name="k",
+        api_key="secret-key-123",
+    )
+    with pytest.raises(RuleViolation) as refused:
+        http_request(authentication=auth, method="GET", path_or_url="/")
+    assert "refused" in refused.value.message
+    assert "secret-key-123" not in refused.value.message
+    assert no_sockets == []
+
+
+@pytest.mark.parametrize("url", SSRF_TABLE)
+def test_egress_session_refuses_internal_addresses(no_sockets, url):
+    session = http_session(policy=EgressPolicy(allow_insecure_local=False))
+    with pytest.raises(EgressRefused):
+        session.get(url)
+    assert no_sockets == []
+
+
+@pytest.mark.django_db
+def test_token_url_on_an_internal_address_is_not_called(tenant, no_sockets):
+    service = custom_service(
+        tenant,
+        auth_scheme="oauth2",
+        grant_type="client_credentials",
+        token_url="https://169.254.169.254/token",
+        client_id="c",
+        client_secret="s-123456789",
+    )
+    with pytest.raises(RuleViolation) as refused:
+        authentication_create_client_credentials(
+            actor=tenant.actor(tenant.contributor), service=service
+        )
+    assert refused.value.field == "service"
+    assert no_sockets == []
+    assert Authentication.objects.count() == 0
+
+
+def test_onprem_allow_list_lets_a_named_private_host_through(no_sockets):
+    policy = EgressPolicy(allowed_hosts=frozenset({"internal.example"}))
+    # Resolved and approved: the connection attempt happens (and is caught by the fixture).
+    with pytest.raises(AssertionError):
+        policy_session = http_session(policy=policy)
+        policy_session.get("https://internal.example/")
+    assert no_sockets and no_sockets[0][0] == "10.0.0.1"
+
+
+@responses.activate
+def test_redirect_to_another_host_is_not_followed(settings):
+    settings.EGRESS_ALLOW_INSECURE_LOCAL = False
+    responses.get(
+        "https://api.public.example/start",
+        status=302,
+        headers={"Location": "http://127.0.0.1:6379/"},
+    )
+    session = http_session(policy=EgressPolicy(), follow_redirects=True)
+    response = session.get("https://api.public.example/start", headers={"X-Api-Key": "k"})
+    assert response.status_code == 302
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_redirect_bodies_are_size_capped_too(settings):
+    from infrastructure.egress import ResponseTooLarge
+
+    responses.get(
+        "https://api.public.example/big-redirect",
+        status=302,
+        headers={"Location": "/next"},
+        body=b"x" * 2048,
+    )
+    responses.get("https://api.public.example/next", body=b"ok")
+    session = http_session(policy=EgressPolicy(), follow_redirects=True, max_bytes=1024)
+    with pytest.raises(ResponseTooLarge):
+        session.get("https://api.public.example/big-redirect")
+    small = http_session(policy=EgressPolicy(), follow_redirects=True, max_bytes=4096)
+    assert small.get("https://api.public.example/big-redirect").content == b"ok"
+
+
+@responses.activate
+def test_token_calls_never_follow_or_read_redirects():
+    responses.post(
+        "https://idp.public.example/token",
+        status=302,
+        headers={"Location": "https://idp.public.example/elsewhere"},
+        body=b"x" * 2048,
+    )
+    session = http_session(policy=EgressPolicy(), max_bytes=4096)
+    response = session.post("https://idp.public.example/token", data={"a": "b"})
+    assert response.status_code == 302
+    assert len(responses.calls) == 1
+
+
+# --- found in review ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "169.254.169.254", "100.100.100.200", "0.0.0.0"])
+def test_an_allow_listed_host_still_cannot_reach_loopback_or_metadata(
+    monkeypatch, no_sockets, address
+):
+    """The tenant controls the allow-listed name; it must not become a way into the platform."""
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    session = http_session(policy=EgressPolicy(allowed_hosts=frozenset({"onprem.example"})))
+    with pytest.raises(EgressRefused):
+        session.get("https://onprem.example/")
+    assert no_sockets == []
+
+
+@responses.activate
+def test_redirect_to_the_same_host_on_another_port_is_not_followed(settings):
+    settings.EGRESS_ALLOW_INSECURE_LOCAL = False
+    responses.get(
+        "https://api.public.example/start",
+        status=302,
+        headers={"Location": "https://api.public.example:8443/collect"},
+    )
+    session = http_session(policy=EgressPolicy(), follow_redirects=True)
+    response = session.get("https://api.public.example/start", headers={"X-Api-Key": "k"})
+    assert response.status_code == 302
+    assert len(responses.calls) == 1
+
+
+def test_a_prepared_request_sent_directly_is_guarded_too(settings):
+    import requests
+
+    settings.EGRESS_ALLOW_INSECURE_LOCAL = False
+    session = http_session(policy=EgressPolicy())
+    prepared = session.prepare_request(requests.Request("GET", "http://api.public.example/"))
+    with pytest.raises(EgressRefused):
+        session.send(prepared)

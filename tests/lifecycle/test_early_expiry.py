@@ -1,0 +1,119 @@
+"""Early expiry, detected: auths refused long before their expected lifetime are flagged with their
+age; a service whose auths keep dying at a similar short age is flagged with evidence and advice,
+and the flag clears when an auth outlives the suspected limit."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from auths.models import Authentication
+from auths.tokens import RefreshRejected
+from events.models import AuthEvent
+from lifecycle import state
+from lifecycle.early_expiry import find_cluster, rejection_analyse
+from services.models import Service
+from tests.events.helpers import deliver_pending_emails
+from tests.lifecycle.factories import make_auth, make_service, record_refresh
+
+pytestmark = pytest.mark.django_db
+
+DAY = timedelta(days=1)
+
+
+REFUSED = RefreshRejected("invalid_grant", "Token has been expired or revoked.")
+
+
+def die(auth, *, age):
+    """The auth was consented `age` ago and its refresh was just refused: what
+    lifecycle/refresh.py does on invalid_grant (needs_reauth, then the early-expiry analysis)."""
+    Authentication.objects.filter(pk=auth.pk).update(consented_at=timezone.now() - age)
+    auth = Authentication.objects.select_related("service", "organization").get(pk=auth.pk)
+    state.refresh_rejected(authentication=auth, error=REFUSED, now=timezone.now())
+    rejection_analyse(authentication=auth)
+    return Authentication.objects.get(pk=auth.pk)
+
+
+def test_a_young_auth_refused_is_flagged_expired_early_with_its_age(tenant):
+    auth = die(make_auth(tenant), age=7 * DAY)
+    flag = next(f for f in auth.flags if f["code"] == "expired_early")
+    assert flag["age_seconds"] == pytest.approx(7 * 86400, abs=60)
+    assert "7 days" in flag["message"]
+    event = AuthEvent.objects.get(authentication=auth, kind="expired_early")
+    assert event.data["age_seconds"] == pytest.approx(7 * 86400, abs=60)
+    assert auth.refresh_due_at is None
+
+
+def test_a_death_at_the_predicted_age_is_not_early(tenant):
+    service = make_service(refresh_token_max_age=30 * 86400)
+    auth = make_auth(tenant, service, refresh_token_issued_at=timezone.now() - 30 * DAY)
+    Authentication.objects.filter(pk=auth.pk).update(consented_at=timezone.now() - 30 * DAY)
+    auth = Authentication.objects.select_related("service").get(pk=auth.pk)
+    assert rejection_analyse(authentication=auth) is False
+    assert not AuthEvent.objects.filter(authentication=auth, kind="expired_early").exists()
+
+
+def test_three_deaths_at_a_similar_age_flag_the_service_with_evidence(
+    tenant, other_tenant, django_capture_on_commit_callbacks
+):
+    service = make_service()
+    bystander = make_auth(other_tenant, service)
+    ages = [7 * DAY - timedelta(hours=3), 7 * DAY, 7 * DAY + timedelta(hours=5)]
+    for age in ages[:2]:
+        die(make_auth(tenant, service), age=age)
+    service.refresh_from_db()
+    assert service.suspected_test_status is False
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        die(make_auth(tenant, service), age=ages[2])
+    deliver_pending_emails()
+    service.refresh_from_db()
+    assert service.suspected_test_status is True
+    evidence = service.suspected_evidence
+    assert len(evidence["auths"]) == 3
+    assert evidence["suspected_lifetime_seconds"] == pytest.approx(7 * 86400, abs=60)
+    assert "publish" in evidence["advice"] and "support" in evidence["advice"]
+    flagged = AuthEvent.objects.get(organization=tenant.organization, kind="service_flagged")
+    assert len(flagged.data["auths"]) == 3
+    # The other organization hears it too, without our auths' names.
+    theirs = AuthEvent.objects.get(organization=other_tenant.organization, kind="service_flagged")
+    assert theirs.data["auths"] == [] and theirs.data["deaths_total"] == 3
+    # Its live auth now shows the suspected death date.
+    bystander.refresh_from_db()
+    assert "suspected" in bystander.refresh_token_expiry_reason
+    assert any("Service flagged" in m.subject for m in mail.outbox)
+
+
+def test_a_fourth_death_does_not_flag_again(tenant):
+    service = make_service()
+    for _ in range(4):
+        die(make_auth(tenant, service), age=7 * DAY)
+    assert AuthEvent.objects.filter(kind="service_flagged").count() == 1
+
+
+def test_scattered_ages_do_not_flag_the_service(tenant):
+    service = make_service()
+    for days in (2, 5, 9, 20):
+        die(make_auth(tenant, service), age=days * DAY)
+    service.refresh_from_db()
+    assert service.suspected_test_status is False
+
+
+def test_cluster_is_within_one_day_either_side():
+    deaths = [{"age_seconds": d * 86400} for d in (1, 5.9, 6.5, 7, 8, 8.3, 30)]
+    assert [d["age_seconds"] / 86400 for d in find_cluster(deaths)] == [6.5, 7, 8, 8.3]
+
+
+def test_flag_clears_when_an_auth_outlives_the_suspected_limit(tenant):
+    service = make_service()
+    survivor = make_auth(tenant, service)
+    for _ in range(3):
+        die(make_auth(tenant, service), age=7 * DAY)
+    Authentication.objects.filter(pk=survivor.pk).update(consented_at=timezone.now() - 9 * DAY)
+    survivor = Authentication.objects.select_related("service", "organization").get(pk=survivor.pk)
+    record_refresh(survivor, None)
+    service = Service.objects.get(pk=service.pk)
+    assert service.suspected_test_status is False
+    assert service.suspected_evidence["cleared_by"]["authentication_id"] == str(survivor.pk)
+    assert AuthEvent.objects.filter(kind="service_cleared").count() == 1
