@@ -7,6 +7,12 @@ SECRET_KEY = "test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 DEBUG = False
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/test")}
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
+# Under pytest-xdist every worker gets its own Redis database (15, 14, ...), as it gets its own
+# PostgreSQL test database: the worker tests flush theirs.
+_xdist_worker = env("PYTEST_XDIST_WORKER", default="")
+if _xdist_worker.startswith("gw"):
+    _base, _, _db = REDIS_URL.rpartition("/")
+    REDIS_URL = f"{_base}/{int(_db or 15) - int(_xdist_worker[2:])}"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -23,3 +29,5 @@ STORAGES = {
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
 # Notes every URL answered successfully: the suite fails if one never is (tests/url_coverage.py).
 MIDDLEWARE += ["tests.url_coverage.RecordingMiddleware"]
+# Host names answer from a table (tests/resolver.py): no test waits on DNS.
+EGRESS_RESOLVER = "tests.resolver.resolve"
