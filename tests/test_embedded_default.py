@@ -60,8 +60,6 @@ def _pump(stream, lines: queue.Queue):
 
 def test_worker_receives_a_beat_scheduled_task_through_the_filesystem_broker(tmp_path):
     env = embedded_env(tmp_path)
-    for folder in ("queue", "processed", "control"):  # as scripts/run makes them
-        (tmp_path / "broker" / folder).mkdir(parents=True)
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     worker = subprocess.Popen(
         [*celery, "worker", "--loglevel", "INFO", "--concurrency", "1", "--pool", "solo"],

@@ -152,9 +152,11 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
-    # Embedded default: kombu's filesystem transport needs no server. Worker and beat on the same
-    # machine share these folders; scripts/run creates them (kombu does not).
+    # Embedded default: kombu's filesystem transport needs no server; ours writes each message
+    # atomically and makes its folders (infrastructure/filesystem_broker.py). Web, worker and beat
+    # on the same machine share the folders.
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "infrastructure.filesystem_broker:Transport"
     BROKER_DIR = DATA_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
