@@ -53,6 +53,7 @@ class Authentication(models.Model):
         "refresh_token_expires_at",
         "refresh_token_expiry_reason",
         "refresh_token_declared_expires_at",
+        "refresh_interrupted_at",
         "flags",
     )
 
@@ -119,6 +120,10 @@ class Authentication(models.Model):
     # and the refresh-token death the provider declared (refresh_token_expires_in and variants).
     last_refresh_failed_at = models.DateTimeField(null=True, blank=True)
     refresh_token_declared_expires_at = models.DateTimeField(null=True, blank=True)
+    # A refresh whose answer never reached us (cut at its deadline, or its worker died mid-call):
+    # with rotating refresh tokens the provider may have spent the one we hold. A refusal while
+    # this is set is explained by it, not by an early death. Cleared by the next success.
+    refresh_interrupted_at = models.DateTimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

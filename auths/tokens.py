@@ -26,6 +26,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote_plus
 
 import requests
+from django.conf import settings
 from django.utils import timezone
 
 from auths.parameters import ParameterValues, resolve_placeholders, resolve_url
@@ -34,8 +35,16 @@ from infrastructure import egress
 REJECTING_ERRORS = frozenset({"invalid_grant", "unauthorized_client", "invalid_client"})
 MAX_DESCRIPTION = 300
 MAX_RETRY_AFTER = 3600
-# Token calls run inside the refresh row lock: keep them short (connect, read seconds).
-TOKEN_TIMEOUT = (5.0, 15.0)
+CONNECT_TIMEOUT = 5.0
+# A lifetime beyond this (or infinite, or not a number a datetime can hold) is taken as this: a
+# provider's `expires_in: 1e400` must not crash the refresh that receives it.
+MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+
+
+def token_deadline(service) -> float:
+    """Seconds a whole token call may take: the service's own, else TOKEN_REQUEST_DEADLINE_SECONDS.
+    Long enough for slow providers: a refresh abandoned by us may still be processed by them."""
+    return float(service.token_request_timeout or settings.TOKEN_REQUEST_DEADLINE_SECONDS)
 
 
 class TokenError(Exception):
@@ -52,6 +61,11 @@ class TransientTokenError(TokenError):
     def __init__(self, description: str, *, retry_after: int | None = None):
         super().__init__(description)
         self.retry_after = retry_after
+
+
+class TokenCallTimedOut(TransientTokenError):
+    """No answer in time: the provider may have processed the request anyway (with rotating
+    refresh tokens, the one we hold may now be spent)."""
 
 
 class MalformedTokenResponse(TransientTokenError):
@@ -142,8 +156,12 @@ def _post(*, service, policy, url, data, values, client_id=None, scrub=()):
     scrub = tuple(s for s in (*scrub, client_secret) if s)
 
     # One pooled session per worker thread and policy (keep-alive to the provider); see
-    # egress.pooled_http_session for why the guards still hold per request.
-    session = egress.pooled_http_session(policy=policy, timeout=TOKEN_TIMEOUT)
+    # egress.pooled_http_session for why the guards still hold per request. The read timeout is
+    # the whole deadline: a provider that thinks for 40 s before answering is slow, not dead.
+    total = token_deadline(service)
+    session = egress.pooled_http_session(
+        policy=policy, timeout=(CONNECT_TIMEOUT, total), total=total
+    )
     try:
         response = session.post(url, data=body, headers=headers, auth=auth)
     except egress.EgressRefused:
@@ -151,7 +169,10 @@ def _post(*, service, policy, url, data, values, client_id=None, scrub=()):
     except egress.ResponseTooLarge:
         raise MalformedTokenResponse("The token endpoint's answer was too large.") from None
     except requests.Timeout:
-        raise TransientTokenError("The token endpoint did not answer in time.") from None
+        raise TokenCallTimedOut(
+            f"The token endpoint did not answer within {total:g} s; it may still have processed "
+            "the request."
+        ) from None
     except requests.RequestException as error:
         raise TransientTokenError(
             f"The token endpoint could not be reached ({type(error).__name__})."
@@ -250,13 +271,17 @@ def _payload(response: requests.Response) -> dict | None:
 
 
 def _seconds(value) -> int | None:
+    """A positive lifetime in whole seconds, at most MAX_LIFETIME_SECONDS; None when absent or not a
+    positive number."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        seconds = int(float(value))
-    except (TypeError, ValueError):
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
-    return seconds if seconds > 0 else None
+    if math.isnan(seconds) or seconds <= 0:
+        return None
+    return int(min(seconds, MAX_LIFETIME_SECONDS))
 
 
 def _dig(payload: dict, path: str):

@@ -154,6 +154,8 @@ def worker_command(*, pool: str, concurrency: int, name: str, prefetch: int = 1)
         "-A",
         "config",
         "worker",
+        "--queues",
+        "refresh,celery",
         "--pool",
         pool,
         "--concurrency",

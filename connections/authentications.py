@@ -86,9 +86,20 @@ def authentication_delete(*, actor: Actor, authentication: Authentication) -> di
     """Delete, revoking the grant at the provider first when the service has a revoke URL. A
     failed revocation does not keep the authentication; the result and the event say so."""
     require_manage(actor=actor, authentication=authentication, action="delete")
-    revoked, revocation_error = _revoke(authentication)
-    service = authentication.service
     with transaction.atomic():
+        # The row lock waits for a refresh in flight (it holds the same lock) and keeps the next
+        # one out: a refresh that starts after this commits finds the auth gone. The revocation
+        # therefore sends the credentials as they are now, not a refresh token just rotated.
+        authentication = (
+            Authentication.objects.select_for_update(of=("self",))
+            .select_related("service", "organization")
+            .filter(pk=authentication.pk)
+            .first()
+        )
+        if authentication is None:
+            raise NotFound("Authentication not found.")
+        revoked, revocation_error = _revoke(authentication)
+        service = authentication.service
         message = f"Deleted by {actor.label}."
         if service.revoke_url:
             message += (

@@ -26,6 +26,7 @@ from datetime import timedelta
 from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
+from django.conf import settings
 from django.utils import timezone
 
 from auths.models import Authentication, AuthStatus
@@ -40,11 +41,15 @@ from lifecycle.refresh import (
     TransientRefreshError,
     authentication_refresh,
 )
-from lifecycle.scheduling import can_refresh
+from lifecycle.scheduling import can_refresh, last_credential_write
 from services.models import AuthScheme, CredentialPlacement
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-EXPIRY_SKEW = timedelta(seconds=30)
+# A token this close to its expiry counts as expired (clock skew, time in flight): 30 s at most,
+# and never more than a tenth of the token's lifetime, or a 20-second token would be "expired"
+# the moment it is issued and every call would refresh it.
+MAX_EXPIRY_SKEW = timedelta(seconds=30)
+EXPIRY_SKEW_FRACTION = 0.1
 # last_used_at is written at most once a minute per authentication: exact enough to tell unused
 # auths, and a busy auth does not turn every API call into a database write.
 LAST_USED_GRANULARITY = timedelta(seconds=60)
@@ -198,7 +203,9 @@ def _session(authentication: Authentication):
             resource_owner_key=authentication.access_token.reveal(),
             resource_owner_secret=secret.reveal() if secret is not None else None,
         )
-    return egress.http_session(policy=policy, follow_redirects=True)
+    return egress.http_session(
+        policy=policy, follow_redirects=True, total=settings.HTTP_CLIENT_DEADLINE_SECONDS
+    )
 
 
 def _send(authentication, *, method, url, query, headers, json, data, body) -> HttpResult:
@@ -244,6 +251,16 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
     return _scrub(result, _credential_strings(authentication))
 
 
+def expiry_skew(authentication: Authentication) -> timedelta:
+    lifetime = authentication.access_token_expires_at - last_credential_write(authentication)
+    return min(MAX_EXPIRY_SKEW, max(lifetime, timedelta(0)) * EXPIRY_SKEW_FRACTION)
+
+
+def access_token_expired(authentication: Authentication, now) -> bool:
+    expires_at = authentication.access_token_expires_at
+    return expires_at is not None and expires_at - expiry_skew(authentication) <= now
+
+
 def http_request(
     *,
     authentication: Authentication,
@@ -283,27 +300,28 @@ def http_request(
             field=f"query.{query_name}",
         )
     url = build_url(authentication=authentication, path_or_url=path_or_url)
-
-    now = timezone.now()
-    expires_at = authentication.access_token_expires_at
-    refreshed_first = False
-    if can_refresh(authentication) and expires_at and expires_at - EXPIRY_SKEW <= now:
-        # Known expired: refresh first (the locked refresh is a no-op if someone else just did).
-        fresh = _refresh(authentication, force=True)
-        if fresh is not None:
-            authentication, refreshed_first = fresh, True
-
     request = {"method": method, "url": url, "query": query, "headers": headers}
     request.update(json=json, data=data, body=body)
-    result = _send(authentication, **request)
-    result.refreshed = refreshed_first
-    expired = result.status in service.effective_expired_status_codes
-    if expired and not refreshed_first and can_refresh(authentication):
-        refreshed = _refresh(authentication, force=True)
-        if refreshed is not None:
-            result = _send(refreshed, **request)
-            result.refreshed = True
-            authentication = refreshed
+
+    now = timezone.now()
+    # One deadline for the whole call: a refresh, the request and its replay share it.
+    with egress.deadline(settings.HTTP_CLIENT_DEADLINE_SECONDS):
+        refreshed_first = False
+        if can_refresh(authentication) and access_token_expired(authentication, now):
+            # Known expired: refresh first. A caller that waited for the lock while another
+            # refreshed gets the token just written (its version moved), without a token request.
+            fresh = _refresh(authentication, force=True)
+            if fresh is not None:
+                authentication, refreshed_first = fresh, True
+        result = _send(authentication, **request)
+        result.refreshed = refreshed_first
+        expired = result.status in service.effective_expired_status_codes
+        if expired and not refreshed_first and can_refresh(authentication):
+            refreshed = _refresh(authentication, force=True)
+            if refreshed is not None:
+                result = _send(refreshed, **request)
+                result.refreshed = True
+                authentication = refreshed
     last_used = authentication.last_used_at
     if last_used is None or now - last_used >= LAST_USED_GRANULARITY:
         Authentication.objects.filter(pk=authentication.pk).update(last_used_at=now)

@@ -14,6 +14,7 @@ import logging
 import time
 
 import requests
+from django.conf import settings
 from django.utils import timezone
 
 from events.models import AuthEvent, DeliveryStatus, EventKind, Webhook, WebhookDelivery
@@ -28,7 +29,7 @@ SIGNATURE_HEADER = "X-Platform-Signature"
 TIMESTAMP_HEADER = "X-Platform-Timestamp"
 EVENT_HEADER = "X-Platform-Event"
 MIN_SECRET_LENGTH = 16
-WEBHOOK_TIMEOUT = (5.0, 10.0)
+WEBHOOK_TIMEOUT = (5.0, 10.0)  # connect, read; the whole call: NOTIFICATION_DEADLINE_SECONDS
 # A webhook with no event list gets every kind but routine refreshes (one per auth per hour).
 DEFAULT_EXCLUDED_KINDS = {EventKind.REFRESHED}
 
@@ -204,6 +205,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
         session = http_session(
             policy=EgressPolicy.for_organization(webhook.organization),
             timeout=WEBHOOK_TIMEOUT,
+            total=settings.NOTIFICATION_DEADLINE_SECONDS,
             max_bytes=64 * 1024,
         )
         response = session.post(webhook.url, data=body, headers=headers)

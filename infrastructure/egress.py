@@ -3,7 +3,11 @@ OAuth1 calls, API calls through the HTTP client, webhooks. A test forbids bare `
 and OAuth sessions anywhere else.
 
 Guards, all of them on every session:
-- timeouts always (requests and requests-oauthlib default to none);
+- timeouts always (requests and requests-oauthlib default to none), and a TOTAL deadline on every
+  call: per-read timeouts alone let a server that sends a byte every few seconds hold a worker
+  for as long as it likes. A watchdog thread shuts the socket down when the deadline passes, and
+  the call fails with DeadlineExceeded. `with deadline(seconds):` bounds every call inside it
+  (nested deadlines: the earliest wins), e.g. the HTTP-client endpoint across refresh and replay;
 - https only, unless EGRESS_ALLOW_INSECURE_LOCAL (local development);
 - the destination address is checked at connect time, on the address actually connected to (no
   DNS-rebinding window): private, loopback, link-local, CGNAT, multicast, unspecified, NAT64,
@@ -14,12 +18,17 @@ Guards, all of them on every session:
 - response bodies are capped.
 """
 
+import heapq
 import http.cookiejar
 import ipaddress
+import itertools
 import os
 import socket
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -30,8 +39,11 @@ from django.utils.module_loading import import_string
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests_oauthlib import OAuth1Session
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 DEFAULT_TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
+DEFAULT_DEADLINE = 30.0  # seconds for a whole call: connect, send, headers and body
 DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 MAX_API_REDIRECTS = 3
 
@@ -61,6 +73,166 @@ class EgressRefused(requests.RequestException):
 
 class ResponseTooLarge(requests.RequestException):
     pass
+
+
+class DeadlineExceeded(requests.Timeout):
+    """The call did not complete within its total deadline; the connection was cut."""
+
+
+# --- total deadlines -------------------------------------------------------------------------
+
+
+class _Watchdog:
+    """One daemon thread that shuts sockets down when their deadline passes. Cheap per call: a heap
+    push and a condition notify, no thread per request."""
+
+    def __init__(self):
+        self._lock = threading.Condition()
+        self._heap: list = []
+        self._order = itertools.count()
+        self._thread = None
+
+    def watch(self, when: float, watch: "_CallWatch") -> None:
+        with self._lock:
+            heapq.heappush(self._heap, (when, next(self._order), watch))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="egress-deadlines")
+                self._thread.daemon = True
+                self._thread.start()
+            self._lock.notify()
+
+    def _run(self) -> None:
+        with self._lock:
+            while True:
+                while self._heap and self._heap[0][2].finished:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._lock.wait(timeout=60)
+                    continue
+                when = self._heap[0][0]
+                remaining = when - time.monotonic()
+                if remaining > 0:
+                    self._lock.wait(timeout=remaining)
+                    continue
+                _, _, watch = heapq.heappop(self._heap)
+                watch.expire()
+
+
+_watchdog = _Watchdog()
+_context = threading.local()
+
+
+def _forget_watchdog() -> None:
+    """A forked child (Celery prefork, gunicorn) does not inherit the parent's thread."""
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_forget_watchdog)
+
+
+class _CallWatch:
+    """The deadline of one call and the sockets it uses; expire() cuts them."""
+
+    def __init__(self, until: float):
+        self.until = until
+        self.sockets: list[socket.socket] = []
+        self.expired = False
+        self.finished = False
+        self._lock = threading.Lock()
+
+    def guard(self, sock) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self.sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _cut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            if self.finished:
+                return
+            self.expired = True
+            sockets = list(self.sockets)
+        for sock in sockets:
+            _cut(sock)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.finished = True
+
+
+def _cut(sock) -> None:
+    # socket.socket.shutdown, not SSLSocket.shutdown: the latter also drops the TLS object that
+    # the reading thread is using; shutting the descriptor down makes its read return at once.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def current_deadline() -> float | None:
+    """The monotonic time by which the calls of this thread must end, if a deadline is set."""
+    stack = getattr(_context, "deadlines", None)
+    return stack[-1] if stack else None
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[float]:
+    """Every outbound call inside the block ends within `seconds` (or sooner, if an enclosing
+    deadline says so). Yields the absolute monotonic deadline."""
+    stack = getattr(_context, "deadlines", None)
+    if stack is None:
+        stack = _context.deadlines = []
+    until = time.monotonic() + seconds
+    if stack:
+        until = min(until, stack[-1])
+    stack.append(until)
+    try:
+        yield until
+    finally:
+        stack.pop()
+
+
+def seconds_left() -> float | None:
+    until = current_deadline()
+    return None if until is None else until - time.monotonic()
+
+
+class _DeadlineConnectionMixin:
+    """Hands every socket a call uses to that call's watch, when it connects and when it reads."""
+
+    def connect(self):
+        super().connect()
+        _guard_socket(self.sock)
+
+    def getresponse(self, *args, **kwargs):
+        _guard_socket(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+def _guard_socket(sock) -> None:
+    watch = getattr(_context, "watch", None)
+    if watch is not None:
+        watch.guard(sock)
+
+
+class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -200,6 +372,14 @@ class GuardedAdapter(HTTPAdapter):
         self.policy = policy
         self.is_https = is_https
 
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        # Connections that hand their sockets to the call's deadline watch.
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPConnectionPool,
+            "https": _DeadlineHTTPSConnectionPool,
+        }
+
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
@@ -224,11 +404,20 @@ class GuardedAdapter(HTTPAdapter):
 class _GuardedMixin:
     """Shared by the plain and OAuth1 sessions."""
 
-    def _guard(self, policy: EgressPolicy, *, follow_redirects: bool, max_bytes: int, timeout):
+    def _guard(
+        self,
+        policy: EgressPolicy,
+        *,
+        follow_redirects: bool,
+        max_bytes: int,
+        timeout,
+        total: float = DEFAULT_DEADLINE,
+    ):
         self.policy = policy
         self.follow_redirects = follow_redirects
         self.max_bytes = max_bytes
         self.default_timeout = timeout
+        self.total_deadline = total
         self.max_redirects = MAX_API_REDIRECTS
         self.trust_env = False  # no proxies or .netrc credentials from the environment
         self.mount("https://", GuardedAdapter(policy, is_https=True))
@@ -243,9 +432,31 @@ class _GuardedMixin:
         if not self.follow_redirects:
             kwargs["allow_redirects"] = False
         kwargs["stream"] = True
-        response = super().send(request, **kwargs)
-        if not response._content_consumed:
-            _read_capped(response, self.max_bytes)
+        with deadline(self.total_deadline) as until:
+            if until <= time.monotonic():
+                raise DeadlineExceeded("The deadline for this call had already passed.")
+            outer = getattr(_context, "watch", None)
+            watch = _context.watch = _CallWatch(until)
+            _watchdog.watch(until, watch)
+            try:
+                response = super().send(request, **kwargs)
+                if not response._content_consumed:
+                    _read_capped(response, self.max_bytes)
+                if watch.expired:  # cut after the last byte arrived: a body without a length
+                    raise DeadlineExceeded(
+                        f"No complete answer within {self.total_deadline:g} s; the call was cut."
+                    )
+            except (requests.RequestException, OSError) as error:
+                if watch.expired and not isinstance(
+                    error, EgressRefused | ResponseTooLarge | DeadlineExceeded
+                ):
+                    raise DeadlineExceeded(
+                        f"No complete answer within {self.total_deadline:g} s; the call was cut."
+                    ) from None
+                raise
+            finally:
+                watch.finish()
+                _context.watch = outer
         return response
 
     def get_redirect_target(self, response):
@@ -303,9 +514,18 @@ def http_session(
     follow_redirects: bool = False,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     timeout=DEFAULT_TIMEOUT,
+    total: float = DEFAULT_DEADLINE,
 ) -> GuardedSession:
+    """A guarded session: `timeout` is (connect, read) per socket operation, `total` the deadline
+    of a whole call."""
     session = GuardedSession()
-    session._guard(policy, follow_redirects=follow_redirects, max_bytes=max_bytes, timeout=timeout)
+    session._guard(
+        policy,
+        follow_redirects=follow_redirects,
+        max_bytes=max_bytes,
+        timeout=timeout,
+        total=total,
+    )
     return session
 
 
@@ -339,6 +559,7 @@ def pooled_http_session(
     policy: EgressPolicy,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     timeout=DEFAULT_TIMEOUT,
+    total: float = DEFAULT_DEADLINE,
 ) -> GuardedSession:
     """A GuardedSession kept per thread and per (policy, limits) for repeated one-shot calls such
     as token requests: reusing it keeps its adapters and connection pool, so a provider's
@@ -355,10 +576,10 @@ def pooled_http_session(
     sessions = getattr(_pooled, "sessions", None)
     if sessions is None:
         sessions = _pooled.sessions = OrderedDict()
-    key = (policy, max_bytes, timeout)
+    key = (policy, max_bytes, timeout, total)
     session = sessions.get(key)
     if session is None:
-        session = http_session(policy=policy, max_bytes=max_bytes, timeout=timeout)
+        session = http_session(policy=policy, max_bytes=max_bytes, timeout=timeout, total=total)
         session.cookies.set_policy(_NoCookies())
         sessions[key] = session
         while len(sessions) > POOLED_SESSIONS_PER_THREAD:
@@ -369,10 +590,14 @@ def pooled_http_session(
 
 
 def oauth1_session(
-    *, policy: EgressPolicy, timeout=DEFAULT_TIMEOUT, **kwargs
+    *, policy: EgressPolicy, timeout=DEFAULT_TIMEOUT, total: float = DEFAULT_DEADLINE, **kwargs
 ) -> GuardedOAuth1Session:
     session = GuardedOAuth1Session(**kwargs)
     session._guard(
-        policy, follow_redirects=False, max_bytes=DEFAULT_MAX_RESPONSE_BYTES, timeout=timeout
+        policy,
+        follow_redirects=False,
+        max_bytes=DEFAULT_MAX_RESPONSE_BYTES,
+        timeout=timeout,
+        total=total,
     )
     return session

@@ -8,13 +8,20 @@
   organization with auths on the service hears it once.
 - The flag clears when an auth on the service outlives the suspected limit (it refreshes fine past
   that age).
+- Only a refusal on a clean attempt is evidence: a refusal after an interrupted refresh is
+  explained by the interruption (lifecycle/refresh.py does not call in here then).
+- The flag changes at most once per EARLY_EXPIRY_FLAG_HYSTERESIS_SECONDS: raised, it is not
+  cleared within that window, nor raised again within it after a clear (no flapping, and no email
+  and webhook per flap).
 """
 
 from datetime import datetime, timedelta
 from statistics import median
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from auths.models import Authentication, AuthStatus
 from events.models import AuthEvent, EventKind
@@ -40,10 +47,14 @@ ADVICE = (
 
 
 def expected_lifetime(authentication) -> timedelta | None:
-    death = refresh_token_death_predict(authentication)
+    """What was known of the auth's lifetime when it was consented, without the service's
+    suspected test status (the guess this detection makes): a death at the suspected age is an
+    early death too, and joins the evidence."""
+    consent = consent_time(authentication)
+    death = refresh_token_death_predict(authentication, now=consent, include_suspected=False)
     if death is None:
         return None
-    return death.expires_at - consent_time(authentication)
+    return death.expires_at - consent
 
 
 def died_early(*, age: timedelta, expected: timedelta | None) -> bool:
@@ -84,6 +95,10 @@ def rejection_analyse(*, authentication, now: datetime | None = None) -> bool:
     )
     service_early_expiry_evaluate(service=authentication.service, now=now)
     return True
+
+
+def _hysteresis() -> timedelta:
+    return timedelta(seconds=settings.EARLY_EXPIRY_FLAG_HYSTERESIS_SECONDS)
 
 
 def find_cluster(deaths: list[dict]) -> list[dict]:
@@ -127,6 +142,13 @@ def service_early_expiry_evaluate(*, service: Service, now: datetime | None = No
         "auths": cluster,
         "advice": ADVICE,
     }
+    cleared_at = parse_datetime((service.suspected_evidence or {}).get("cleared_at") or "")
+    if not service.suspected_test_status and cleared_at and now < cleared_at + _hysteresis():
+        # Cleared moments ago: keep the evidence, change nothing until the window has passed.
+        Service.objects.filter(pk=service.pk).update(
+            suspected_evidence={**evidence, "cleared_at": cleared_at.isoformat()}
+        )
+        return False
     with transaction.atomic():
         raised = Service.objects.filter(pk=service.pk, suspected_test_status=False).update(
             suspected_test_status=True, suspected_evidence=evidence, suspected_at=now
@@ -149,6 +171,8 @@ def service_flag_clear_if_outlived(*, authentication, now: datetime | None = Non
     if not service.suspected_test_status:
         return False
     now = now or timezone.now()
+    if service.suspected_at and now < service.suspected_at + _hysteresis():
+        return False  # raised moments ago: it stands for the window at least
     lifetime = float((service.suspected_evidence or {}).get("suspected_lifetime_seconds") or 0)
     age = now - consent_time(authentication)
     if age.total_seconds() <= lifetime + min(CLUSTER_SPREAD.total_seconds(), lifetime / 10):

@@ -88,7 +88,7 @@ def scopes_only_exempt(authentication) -> bool:
     return bool(exempt) and bool(scopes) and scopes <= exempt
 
 
-def _candidates(authentication) -> list[Death]:
+def _candidates(authentication, *, include_suspected: bool) -> list[Death]:
     service = authentication.service
     consent = consent_time(authentication)
     found = []
@@ -109,7 +109,11 @@ def _candidates(authentication) -> list[Death]:
                 "test_status",
             )
         )
-    elif service.suspected_test_status and not scopes_only_exempt(authentication):
+    elif (
+        include_suspected
+        and service.suspected_test_status
+        and not scopes_only_exempt(authentication)
+    ):
         lifetime = (service.suspected_evidence or {}).get("suspected_lifetime_seconds")
         if lifetime:
             found.append(
@@ -160,13 +164,27 @@ def _candidates(authentication) -> list[Death]:
     return found
 
 
-def refresh_token_death_predict(authentication) -> Death | None:
-    """When this auth's refresh token will die, and why; None when nothing is known to kill it."""
+def refresh_token_death_predict(
+    authentication, *, now: datetime | None = None, include_suspected: bool = True
+) -> Death | None:
+    """When this auth's refresh token will die, and why; None when nothing is known to kill it.
+
+    A rule whose date has passed while the auth still holds a refresh token is no prediction: the
+    auth outlived it, so the rule does not apply to it (a "Dies on <a past date>" would be false).
+    Only the death of an auth without a refresh token stays, past or not: it is certain.
+    `include_suspected=False` leaves out the service's suspected test status: detection compares
+    a death with what was known without its own guess.
+    """
     if authentication.service.auth_scheme != AuthScheme.OAUTH2:
         return None
     if authentication.service.grant_type == GrantType.CLIENT_CREDENTIALS:
         return None  # a new token is simply requested again
-    candidates = _candidates(authentication)
+    now = now or timezone.now()
+    candidates = [
+        death
+        for death in _candidates(authentication, include_suspected=include_suspected)
+        if death.expires_at > now or death.code == "no_refresh_token"
+    ]
     return min(candidates, key=lambda d: d.expires_at) if candidates else None
 
 

@@ -37,6 +37,7 @@ from auths.models import Authentication, AuthStatus
 from auths.parameters import ParameterValues
 from auths.tokens import (
     RefreshRejected,
+    TokenCallTimedOut,
     TokenResponse,
     TransientTokenError,
     service_url,
@@ -91,10 +92,11 @@ class RefreshNotSupported(Exception):
 @dataclass(frozen=True)
 class Hold:
     """A gate's decision not to call the provider now: `result` says why, and refresh_due_at
-    becomes `due_at`."""
+    becomes `due_at` — unless `keep_due`, when the row keeps the due time (or claim) it has."""
 
     result: str
-    due_at: datetime | None
+    due_at: datetime | None = None
+    keep_due: bool = False
 
 
 class RefreshHeld(Exception):
@@ -159,6 +161,7 @@ def authentication_refresh(
     force: bool = False,
     seen_version: int | None = None,
     gate: Callable[[Authentication], Hold | None] | None = None,
+    interrupted_before: bool = False,
 ) -> Authentication:
     """Refresh the authentication's access token if it still needs it (see the module docstring).
 
@@ -167,6 +170,8 @@ def authentication_refresh(
     someone else refreshed meanwhile and the fresh row is returned without a token request.
     `gate(auth)`: the caller's decision on the row read under the lock; a Hold stops the attempt
     before the token request (and sets the due time it names).
+    `interrupted_before`: an earlier attempt may have reached the provider without its answer
+    reaching us (its worker died); a refusal is then explained by that.
     Raises Authentication.DoesNotExist when the auth is gone.
     """
     with transaction.atomic():
@@ -175,15 +180,23 @@ def authentication_refresh(
             .select_related("service", "organization")
             .get(pk=authentication_id)
         )
-        outcome = _attempt_under_lock(auth, force=force, seen_version=seen_version, gate=gate)
+        outcome = _attempt_under_lock(
+            auth,
+            force=force,
+            seen_version=seen_version,
+            gate=gate,
+            interrupted_before=interrupted_before,
+        )
     # Raised after the transaction committed: what the attempt recorded stays recorded.
     if isinstance(outcome, Hold):
         raise RefreshHeld(outcome)
-    if isinstance(outcome, RefreshRejected):
+    if isinstance(outcome, _Rejection):
         logger.warning("Authentication %s needs re-authentication: %s", auth.pk, outcome.error)
-        _learn_from_rejection(auth)
-        raise outcome
-    if isinstance(outcome, TransientRefreshError):
+        if not outcome.interrupted:
+            # Only a refusal on a clean attempt says something about the grant's lifetime.
+            _learn_from_rejection(auth)
+        raise outcome.error
+    if isinstance(outcome, Exception):
         raise outcome
     if outcome == "refreshed":
         logger.info("Refreshed authentication %s (now version %s).", auth.pk, auth.version)
@@ -191,28 +204,42 @@ def authentication_refresh(
     return auth
 
 
-def _attempt_under_lock(auth: Authentication, *, force, seen_version, gate):
-    """The attempt on the locked row: "refreshed", "unchanged", a Hold, or the refusal or failure
-    to raise once the transaction has committed."""
+@dataclass(frozen=True)
+class _Rejection:
+    error: RefreshRejected
+    interrupted: bool
+
+
+def _attempt_under_lock(auth: Authentication, *, force, seen_version, gate, interrupted_before):
+    """The attempt on the locked row: "refreshed", "unchanged", a Hold, a _Rejection, or the
+    exception to raise once the transaction has committed."""
     if seen_version is not None and auth.version != seen_version:
         return "unchanged"  # someone else refreshed meanwhile
     hold = gate(auth) if gate is not None else None
+    if interrupted_before and (hold is None or hold.result == "busy"):
+        # Evidence that outlives this attempt: whatever happens next, a refusal of the refresh
+        # token we hold is explained by the call that never came back.
+        state.refresh_interruption_noted(authentication=auth, now=timezone.now())
     if hold is not None:
-        state.refresh_rescheduled(authentication=auth, due_at=hold.due_at)
+        if not hold.keep_due:
+            state.refresh_rescheduled(authentication=auth, due_at=hold.due_at)
         return hold
     if not force and not refresh_is_due(auth, now=timezone.now()):
         return "unchanged"
     if auth.status == AuthStatus.DISABLED:
-        raise RefreshNotSupported("The authentication is disabled.")
+        return RefreshNotSupported("The authentication is disabled.")
     if auth.status == AuthStatus.NEEDS_REAUTH:
         # The grant is known dead; asking the provider again would only repeat the refusal.
-        raise RefreshRejected("needs_reauth", auth.status_reason)
+        return RefreshRejected("needs_reauth", auth.status_reason)
     read_version = auth.version
     try:
         token_response = _call_token_endpoint(auth)
     except RefreshRejected as error:
-        state.refresh_rejected(authentication=auth, error=error, now=timezone.now())
-        return error
+        interrupted = interrupted_before or auth.refresh_interrupted_at is not None
+        state.refresh_rejected(
+            authentication=auth, error=error, interrupted=interrupted, now=timezone.now()
+        )
+        return _Rejection(error, interrupted)
     except (TransientTokenError, egress.EgressRefused, DomainError) as error:
         # DomainError: the service or auth is misconfigured (e.g. a placeholder without a value);
         # nothing was sent, and a fix to the definition makes the retry work.
@@ -223,6 +250,7 @@ def _attempt_under_lock(auth: Authentication, *, force, seen_version, gate):
             authentication=auth,
             description=description,
             retry_after=retry_after,
+            outcome_unknown=isinstance(error, TokenCallTimedOut),
             now=timezone.now(),
         )
         logger.warning("Refresh of authentication %s failed: %s", auth.pk, description)

@@ -6,6 +6,8 @@ Columns written here and nowhere else (tests/test_structure.py reads the code fo
 - `notified_status`: the episode already announced, so people hear once per episode;
 - `refresh_due_at`: when the scan queues the next refresh (pushed forward as its claim lease);
 - `refresh_failures`, `last_refresh_error`, `last_refresh_failed_at`: the failure episode;
+- `refresh_interrupted_at`: a refresh whose answer never came back (cut at its deadline, or its
+  worker died mid-call);
 - `refresh_token_expires_at`, `refresh_token_expiry_reason`, `refresh_token_declared_expires_at`:
   the prediction of the auth's death;
 - `flags`: why an auth died early.
@@ -193,8 +195,16 @@ def _schedule_values(authentication: Authentication) -> dict:
 
 def schedule(*, authentication: Authentication) -> Authentication:
     """Recompute refresh_due_at and the prediction, writing them only when they changed (the
-    service's umbrella status or the organization's window may have moved them)."""
+    service's umbrella status or the organization's window may have moved them).
+
+    The due time never moves earlier than the one stored: that may be a retry's backoff, a
+    cooldown or the scan's claim lease, and undoing it would send a failing auth back to its
+    provider at once (or let the next scan claim an auth whose refresh is running). A credential
+    write sets the due time itself (connection_recorded, refresh_succeeded)."""
     values = _schedule_values(authentication)
+    stored = authentication.refresh_due_at
+    if values["refresh_due_at"] is not None and stored is not None:
+        values["refresh_due_at"] = max(values["refresh_due_at"], stored)
     if any(getattr(authentication, name) != value for name, value in values.items()):
         Authentication.objects.filter(pk=authentication.pk).update(**values)
         _assign(authentication, values)
@@ -210,7 +220,7 @@ def refresh_rescheduled(*, authentication: Authentication, due_at: datetime | No
 def expiry_evaluate(*, authentication: Authentication, now: datetime | None = None) -> str:
     """Move an auth into or out of `expiring` from its prediction. Returns the resulting status."""
     now = now or timezone.now()
-    death = predictions.refresh_token_death_predict(authentication)
+    death = predictions.refresh_token_death_predict(authentication, now=now)
     window = predictions.warning_window(authentication)
     if death and death.expires_at <= now + window:
         reason = f"Dies on {predictions.format_when(death.expires_at)}: {death.reason}."
@@ -257,6 +267,7 @@ def connection_recorded(
         "refresh_failures": 0,
         "last_refresh_error": "",
         "last_refresh_failed_at": None,
+        "refresh_interrupted_at": None,
         "flags": [f for f in (auth.flags or []) if f.get("code") != EARLY_FLAG],
     }
     if token_response is not None:
@@ -295,6 +306,7 @@ def refresh_succeeded(
         "refresh_failures": 0,
         "last_refresh_error": "",
         "last_refresh_failed_at": None,
+        "refresh_interrupted_at": None,
         **predictions.declared_expiry(authentication=auth, token_response=token_response, now=now),
     }
     if transition.to != auth.status:
@@ -318,15 +330,24 @@ def refresh_succeeded(
 
 
 def refresh_failed(
-    *, authentication: Authentication, description: str, retry_after, now: datetime
+    *,
+    authentication: Authentication,
+    description: str,
+    retry_after,
+    now: datetime,
+    outcome_unknown: bool = False,
 ) -> None:
-    """A transient failure: the working credentials stay; count it, tell people once."""
+    """A transient failure: the working credentials stay; count it, tell people once.
+    `outcome_unknown`: the call was cut before its answer (the provider may have processed it)."""
     description = description[:1000]
+    values = {"last_refresh_error": description, "updated_at": now}
+    if outcome_unknown:
+        values["refresh_interrupted_at"] = now
     Authentication.objects.filter(pk=authentication.pk).update(
-        refresh_failures=F("refresh_failures") + 1, last_refresh_error=description, updated_at=now
+        refresh_failures=F("refresh_failures") + 1, **values
     )
+    _assign(authentication, values)
     authentication.refresh_failures += 1
-    authentication.last_refresh_error = description
     transition = TRANSITIONS[(authentication.status, Happened.REFRESH_FAILED)]
     _record_transition(
         authentication,
@@ -336,14 +357,31 @@ def refresh_failed(
     )
 
 
-def refresh_rejected(*, authentication: Authentication, error, now: datetime) -> None:
-    """The provider refused the grant: needs_reauth, and nothing more is scheduled."""
+def refresh_interruption_noted(*, authentication: Authentication, now: datetime) -> None:
+    """An earlier refresh's answer never came back (its worker died mid-call)."""
+    if authentication.refresh_interrupted_at is None:
+        Authentication.objects.filter(pk=authentication.pk).update(refresh_interrupted_at=now)
+        authentication.refresh_interrupted_at = now
+
+
+def refresh_rejected(
+    *, authentication: Authentication, error, now: datetime, interrupted: bool = False
+) -> None:
+    """The provider refused the grant: needs_reauth, and nothing more is scheduled. `interrupted`:
+    an earlier refresh's answer never reached us, which explains the refusal."""
     auth = authentication
     transition = TRANSITIONS[(auth.status, Happened.REFRESH_REJECTED)]
-    reason = f"{auth.service.name} refused to refresh the access token ({error.error})"
-    if error.provider_description:
-        reason += f": {error.provider_description}"
-    reason += ". Re-authenticate to reconnect."
+    if interrupted:
+        reason = (
+            f"{auth.service.name} refused the refresh token ({error.error}): a refresh was "
+            "interrupted and the provider had already rotated the token, so the new one never "
+            "reached the platform. Re-authenticate to reconnect."
+        )
+    else:
+        reason = f"{auth.service.name} refused to refresh the access token ({error.error})"
+        if error.provider_description:
+            reason += f": {error.provider_description}"
+        reason += ". Re-authenticate to reconnect."
     values = {
         "status": transition.to,
         "status_reason": reason,
@@ -353,7 +391,9 @@ def refresh_rejected(*, authentication: Authentication, error, now: datetime) ->
     }
     Authentication.objects.filter(pk=auth.pk).update(**values)
     _assign(auth, values)
-    _record_transition(auth, transition, reason, data={"error": error.error})
+    _record_transition(
+        auth, transition, reason, data={"error": error.error, "interrupted": interrupted}
+    )
 
 
 # --- retries of the scheduled refresh (lifecycle/policy.py) --------------------------------------

@@ -139,6 +139,12 @@ class Service(models.Model):
         blank=True,
         help_text="Refresh this long before expiry; default max(5 min, 10% of lifetime).",
     )
+    token_request_timeout = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seconds a whole token request may take (1 to 120); default "
+        "TOKEN_REQUEST_DEADLINE_SECONDS (60).",
+    )
 
     # Umbrella application: the provider-side OAuth app and what is known of its lifetimes (seconds)
     umbrella_status = models.CharField(

@@ -92,6 +92,7 @@ DEFINITION_FIELDS = (
     "expired_status_codes",
     "rotates_refresh_tokens",
     "refresh_lead_seconds",
+    "token_request_timeout",
     "umbrella_status",
     "access_token_lifetime",
     "refresh_token_max_age",
@@ -354,6 +355,15 @@ def _check_lifetimes(values: dict) -> None:
         value = values.get(field)
         if value is not None and (not isinstance(value, int) or value <= 0):
             _fail(field, "give a positive number of seconds, or leave it empty if unknown.")
+    timeout = values.get("token_request_timeout")
+    if timeout is not None and (
+        not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 120
+    ):
+        _fail(
+            "token_request_timeout",
+            "give the seconds a token request may take, from 1 to 120, or leave it empty for the "
+            "platform's default.",
+        )
     codes = values.get("expired_status_codes") or []
     if not isinstance(codes, list) or not all(
         isinstance(c, int) and 400 <= c <= 599 for c in codes

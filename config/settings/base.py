@@ -180,6 +180,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # instead and the fixup only force-closes after this many tasks.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Refreshes have a queue of their own, so notifications, the scan and other work never wait behind
+# them (nor they behind notifications). Run workers for both queues: `-Q refresh,celery` (one
+# worker, scripts/run) or one worker each (docker-compose.yml).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"lifecycle.tasks.refresh_authentication": {"queue": "refresh"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
@@ -189,7 +194,7 @@ CELERY_BEAT_SCHEDULE = {
     # Token lifecycle (lifecycle/tasks.py): claim due refreshes; predictions and `expiring`.
     "scan-due-refreshes": {
         "task": "lifecycle.tasks.scan_due_refreshes",
-        "schedule": env.float("REFRESH_SCAN_SECONDS", default=30.0),
+        "schedule": env.float("REFRESH_SCAN_SECONDS", default=10.0),
         "options": {"expires": 60},
     },
     "evaluate-expiry": {
@@ -207,10 +212,25 @@ REFRESH_MAX_RETRIES = env.int("REFRESH_MAX_RETRIES", default=5)
 REFRESH_FAILURE_COOLDOWN_SECONDS = env.float("REFRESH_FAILURE_COOLDOWN_SECONDS", default=30.0)
 REFRESH_EXHAUSTED_COOLDOWN_SECONDS = env.float("REFRESH_EXHAUSTED_COOLDOWN_SECONDS", default=900.0)
 REFRESH_CLAIM_LEASE_SECONDS = env.int("REFRESH_CLAIM_LEASE_SECONDS", default=300)
+# At most this many refreshes of one service run at once (lifecycle/concurrency.py): keep it below
+# WORKER_CONCURRENCY, so one slow provider cannot take every refresh worker.
+REFRESH_SLOTS_PER_SERVICE = env.int("REFRESH_SLOTS_PER_SERVICE", default=2)
+# Early-expiry detection (lifecycle/early_expiry.py): a service's "likely in test status" flag
+# changes at most once in this many seconds.
+EARLY_EXPIRY_FLAG_HYSTERESIS_SECONDS = env.int(
+    "EARLY_EXPIRY_FLAG_HYSTERESIS_SECONDS", default=24 * 3600
+)
+# Total deadlines of outbound calls (infrastructure/egress.py cuts a call at its deadline). A token
+# request may take long (a slow provider still processes it, and with rotating refresh tokens an
+# abandoned answer costs the auth); a service can set its own (token_request_timeout, <= 120 s).
+TOKEN_REQUEST_DEADLINE_SECONDS = env.float("TOKEN_REQUEST_DEADLINE_SECONDS", default=60.0)
+# One HTTP-client call, refresh and replay included.
+HTTP_CLIENT_DEADLINE_SECONDS = env.float("HTTP_CLIENT_DEADLINE_SECONDS", default=30.0)
 
 # Notifications (events/): email and webhook deliveries share one retry policy.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=30.0)
+NOTIFICATION_DEADLINE_SECONDS = env.float("NOTIFICATION_DEADLINE_SECONDS", default=15.0)
 # Seconds an SMTP connection may block (Django's SMTP backend reads it).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 

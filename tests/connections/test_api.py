@@ -417,3 +417,16 @@ def test_a_disabled_auth_is_neither_refreshed_nor_used_until_enabled(tenant, ser
         url("authentication-request", tenant, pk=pk), {"path": "/echo"}, format="json"
     )
     assert answered.status_code == 200
+
+
+@pytest.mark.parametrize("expires_in", ["1e400", "99999999999999"])
+def test_a_lifetime_no_datetime_can_hold_is_no_500_on_create(tenant, server, api, expires_in):
+    service = oauth2_service(tenant, server, grant_type="client_credentials")
+    server.set_fault(f"expires_in:{expires_in}", count=1, grant_type="client_credentials")
+    response = api.as_user(tenant.contributor).post(
+        url("authentication-client-credentials", tenant),
+        {"service": str(service.pk)},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["access_token_expires_at"].startswith("20")  # clamped: ten years

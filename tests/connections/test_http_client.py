@@ -1,12 +1,18 @@
 """The HTTP client: credentials injected per placement (checked at the loopback echo endpoint),
 401 -> refresh -> replay, same-host rule, size cap, last_used_at."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from auths.models import Authentication
-from connections.http_client import http_request
+from connections.http_client import access_token_expired, expiry_skew, http_request
 from connections.password_grant import authentication_create_password
 from connections.token_auth import authentication_create_token
 from infrastructure.errors import RuleViolation, UpstreamError
@@ -252,3 +258,52 @@ def test_401_during_a_refresh_cooldown_does_not_call_the_token_endpoint(
 
     assert result.status == 401
     assert server.counters()["token_requests_by_grant_type"].get("refresh_token", 0) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lifetime", [10, 20, 3600])
+def test_thirty_concurrent_calls_on_an_expired_token_make_one_token_request(
+    tenant, server, resource_owner, lifetime
+):
+    """Each call reads the auth when it starts, as separate API requests do: those that read it
+    before the refresh wait for the lock and use the token just written; those that read it after
+    see a valid token, however short-lived (issue 10, §3)."""
+    server.set_lifetimes(access_token_seconds=lifetime)
+    auth = password_auth(tenant, server, resource_owner)
+    now = timezone.now()
+    Authentication.objects.filter(pk=auth.pk).update(
+        last_refreshed_at=now - timedelta(seconds=lifetime + 1),
+        access_token_expires_at=now - timedelta(seconds=1),
+    )
+    server.expire_access_tokens()
+    before = server.counters()["token_requests_by_grant_type"].get("refresh_token", 0)
+    barrier = threading.Barrier(30)
+
+    def call(index):
+        try:
+            barrier.wait(timeout=30)
+            time.sleep(index * 0.02)  # spread over 0.6 s: readers before and after the refresh
+            current = Authentication.objects.select_related("service", "organization").get(
+                pk=auth.pk
+            )
+            return http_request(authentication=current, method="GET", path_or_url="/echo").status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(call, range(30)))
+
+    assert statuses == [200] * 30
+    after = server.counters()["token_requests_by_grant_type"].get("refresh_token", 0)
+    assert after - before == 1
+
+
+def test_the_expiry_margin_scales_with_the_token_lifetime(tenant, server, resource_owner):
+    auth = password_auth(tenant, server, resource_owner)
+    now = timezone.now()
+    auth.last_refreshed_at = now
+    for lifetime, margin in ((20, 2), (300, 30), (3600, 30)):
+        auth.access_token_expires_at = now + timedelta(seconds=lifetime)
+        assert expiry_skew(auth) == timedelta(seconds=margin)
+        assert not access_token_expired(auth, now)
+        assert access_token_expired(auth, now + timedelta(seconds=lifetime - margin))

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from auths.models import Authentication
+from auths.models import Authentication, AuthStatus
 from auths.tokens import RefreshRejected
 from events.models import AuthEvent
 from lifecycle import state
@@ -110,6 +110,8 @@ def test_flag_clears_when_an_auth_outlives_the_suspected_limit(tenant):
     survivor = make_auth(tenant, service)
     for _ in range(3):
         die(make_auth(tenant, service), age=7 * DAY)
+    # Flagged two days ago: past the hysteresis window (a day).
+    Service.objects.filter(pk=service.pk).update(suspected_at=timezone.now() - 2 * DAY)
     Authentication.objects.filter(pk=survivor.pk).update(consented_at=timezone.now() - 9 * DAY)
     survivor = Authentication.objects.select_related("service", "organization").get(pk=survivor.pk)
     record_refresh(survivor, None)
@@ -117,3 +119,46 @@ def test_flag_clears_when_an_auth_outlives_the_suspected_limit(tenant):
     assert service.suspected_test_status is False
     assert service.suspected_evidence["cleared_by"]["authentication_id"] == str(survivor.pk)
     assert AuthEvent.objects.filter(kind="service_cleared").count() == 1
+
+
+def test_the_flag_does_not_flap_within_the_hysteresis_window(tenant, settings):
+    settings.EARLY_EXPIRY_FLAG_HYSTERESIS_SECONDS = 3600
+    service = make_service()
+    survivor = make_auth(tenant, service)
+    for _ in range(3):
+        die(make_auth(tenant, service), age=7 * DAY)
+    Authentication.objects.filter(pk=survivor.pk).update(consented_at=timezone.now() - 9 * DAY)
+    record_refresh(survivor)  # would clear it, but it was raised moments ago
+    service = Service.objects.get(pk=service.pk)
+    assert service.suspected_test_status is True
+    # Cleared (an hour later), then the same deaths again at once: not raised again yet.
+    Service.objects.filter(pk=service.pk).update(suspected_at=timezone.now() - 2 * DAY)
+    record_refresh(survivor)
+    assert Service.objects.get(pk=service.pk).suspected_test_status is False
+    die(make_auth(tenant, service), age=7 * DAY)
+    assert Service.objects.get(pk=service.pk).suspected_test_status is False
+    assert AuthEvent.objects.filter(kind="service_flagged").count() == 1
+    assert AuthEvent.objects.filter(kind="service_cleared").count() == 1
+
+
+def test_a_death_at_the_suspected_age_after_the_flag_is_still_recorded(tenant):
+    service = make_service()
+    for _ in range(3):
+        die(make_auth(tenant, service), age=7 * DAY)
+    late = die(make_auth(tenant, service), age=7 * DAY)
+    assert any(f["code"] == "expired_early" for f in late.flags)
+    assert AuthEvent.objects.filter(authentication=late, kind="expired_early").exists()
+    evidence = Service.objects.get(pk=service.pk).suspected_evidence
+    assert str(late.pk) in [a["authentication_id"] for a in evidence["auths"]]
+
+
+def test_a_prediction_in_the_past_is_no_prediction(tenant):
+    service = make_service()
+    for _ in range(3):
+        die(make_auth(tenant, service), age=7 * DAY)
+    # Consented ten days ago and still refreshing: the suspected 7-day death has passed.
+    old = make_auth(tenant, service, consented_at=timezone.now() - 10 * DAY)
+    old = Authentication.objects.select_related("service", "organization").get(pk=old.pk)
+    assert state.expiry_evaluate(authentication=old) == AuthStatus.ACTIVE
+    old.refresh_from_db()
+    assert old.refresh_token_expires_at is None and "Dies on" not in old.status_reason

@@ -79,6 +79,17 @@ def real_auth(tenant, server, provider, *, expired=False, **service_values):
     return auth, tokens
 
 
+def drive(predicate, *, message, timeout=30.0):
+    """Wait for `predicate` while doing beat's job: a scan at every poll claims the auths whose
+    retry is due (retries wait in the database, not in the broker)."""
+
+    def scanned():
+        scan_due_refreshes.delay()
+        return predicate()
+
+    return wait_for(scanned, timeout=timeout, interval=0.2, message=message)
+
+
 def stored(auth) -> Authentication:
     return Authentication.objects.select_related("service").get(pk=auth.pk)
 
@@ -181,7 +192,7 @@ def test_transient_provider_faults_are_retried_and_recover(
     auth, tokens = real_auth(tenant, server, provider)
     server.set_fault(fault, count=count, retry_after=1 if fault == "status:429" else None)
     refresh_authentication.delay(str(auth.pk))
-    wait_for(lambda: stored(auth).version > 1, message=f"recovery from {fault}")
+    drive(lambda: stored(auth).version > 1, message=f"recovery from {fault}")
     worker.wait_idle()
     fresh = stored(auth)
     assert fresh.status == AuthStatus.ACTIVE and fresh.refresh_failures == 0
@@ -219,7 +230,7 @@ def test_failures_past_expiry_become_error_then_recover(worker, server, provider
     auth, tokens = real_auth(tenant, server, provider, expired=True)
     server.set_fault("status:503")
     refresh_authentication.delay(str(auth.pk))
-    wait_for(lambda: stored(auth).status == AuthStatus.ERROR, message="status error")
+    drive(lambda: stored(auth).status == AuthStatus.ERROR, message="status error")
     failed = stored(auth)
     # Working credentials were never overwritten by the failed attempts.
     assert failed.refresh_token.reveal() == tokens["refresh_token"] and failed.version == 1
@@ -227,11 +238,8 @@ def test_failures_past_expiry_become_error_then_recover(worker, server, provider
     assert refresh_count(server) == 4  # the first attempt + 3 retries, then a cooldown
     server.clear_fault()
 
-    def recovered():
-        scan_due_refreshes.delay()  # beat's job: the auth is due again after its cooldown
-        return stored(auth).status == AuthStatus.ACTIVE
-
-    wait_for(recovered, interval=0.5, message="recovery")
+    # Beat's job: the auth is due again after its cooldown.
+    drive(lambda: stored(auth).status == AuthStatus.ACTIVE, message="recovery")
     worker.wait_idle()
     assert {"error", "recovered"} <= set(kinds(auth))
     assert healthy_at_server(server, stored(auth))

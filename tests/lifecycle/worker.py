@@ -69,6 +69,8 @@ class Worker:
                 "-A",
                 "config",
                 "worker",
+                "--queues",
+                "refresh,celery",
                 "--pool",
                 self.pool,
                 "--concurrency",

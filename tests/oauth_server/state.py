@@ -27,6 +27,13 @@ DEFAULT_SETTINGS = {
     # The ``iss`` value; ``None`` means the server's own issuer
     # (``<base_url>/o``, the same value as in its RFC 8414 metadata).
     "issuer": None,
+    # DOT's REFRESH_TOKEN_GRACE_PERIOD_SECONDS: for this long after a rotation the previous
+    # refresh token still works once more (a client that never received the rotated answer
+    # retries with it), as Xero's 30 minutes do.
+    "refresh_token_grace_seconds": 0,
+    # DOT's ROTATE_REFRESH_TOKEN: a refresh issues a new refresh token (and spends the old one).
+    # Off, the refresh token lives on, as Google's do.
+    "rotate_refresh_tokens": True,
     # Static API key accepted by ``/api/echo`` in ``api_key_header``; ``None``
     # disables API-key authentication.
     "api_key": None,
@@ -44,6 +51,8 @@ FAULT_MODES = (
     "no_expires_in",
     "no_refresh_token",
     "invalid_grant",
+    # expires_in:<raw JSON value>, e.g. expires_in:1e400 (a number no datetime can hold).
+    "expires_in",
 )
 
 # How many token-endpoint requests ``GET /control/token_requests`` keeps.

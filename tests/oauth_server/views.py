@@ -278,7 +278,7 @@ def token(request, *args, **kwargs):
 def _token_response(request, fault, *args, **kwargs):
     """Returns (response to send, DOT's response or None if DOT was not called)."""
     kind, _, arg = fault["mode"].partition(":") if fault else ("", "", "")
-    passthrough = kind in ("", "slow", "no_expires_in", "no_refresh_token")
+    passthrough = kind in ("", "slow", "no_expires_in", "no_refresh_token", "expires_in")
 
     real = None
     if kind == "slow":
@@ -293,6 +293,8 @@ def _token_response(request, fault, *args, **kwargs):
             _edit_json(response, lambda data: data.pop("expires_in", None))
         elif kind == "no_refresh_token":
             _edit_json(response, lambda data: data.pop("refresh_token", None))
+        elif kind == "expires_in":
+            _replace_expires_in(response, arg)
         _add_refresh_token_expires_in(response)
     else:
         # The fault replaces the answer. With "process": true DOT handled the
@@ -301,6 +303,12 @@ def _token_response(request, fault, *args, **kwargs):
         response = _fault_response(kind, arg, fault)
         response["X-Oauth-Test-Fault"] = fault["mode"]
     return response, real
+
+
+def _replace_expires_in(response, raw):
+    """Put `raw` verbatim as the value of expires_in (1e400 is valid JSON, and no float)."""
+    _edit_json(response, lambda data: data.__setitem__("expires_in", "__RAW__"))
+    response.content = response.content.replace(b'"__RAW__"', raw.encode())
 
 
 def _add_refresh_token_expires_in(response):
@@ -436,6 +444,10 @@ def _apply_dot_settings(settings):
     # response, so setting the attributes changes behaviour at runtime.
     oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS = bool(settings["include_iss"])
     oauth2_settings.OIDC_ISS_ENDPOINT = settings["issuer"] or ""
+    oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS = int(
+        settings["refresh_token_grace_seconds"]
+    )
+    oauth2_settings.ROTATE_REFRESH_TOKEN = bool(settings["rotate_refresh_tokens"])
 
 
 def _validate_settings(payload):
