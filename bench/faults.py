@@ -421,12 +421,18 @@ def main(argv=None) -> int:
             organization_slug=organization.slug,
             minutes=args.minutes,
         )
-        threads = [threading.Thread(target=run.caller, args=(i,)) for i in range(CALLERS)]
+        # Daemon threads: a call still waiting on the web server must not keep the bench alive.
+        threads = [
+            threading.Thread(target=run.caller, args=(i,), daemon=True) for i in range(CALLERS)
+        ]
         threads += [
-            threading.Thread(target=run.deleter),
-            threading.Thread(target=run.killer, args=(platform["worker"],)),
-            threading.Thread(target=run.flaky_bursts),
-            threading.Thread(target=run.monitor),
+            threading.Thread(target=target, args=args, daemon=True)
+            for target, args in (
+                (run.deleter, ()),
+                (run.killer, (platform["worker"],)),
+                (run.flaky_bursts, ()),
+                (run.monitor, ()),
+            )
         ]
         started = time.monotonic()
         for thread in threads:
@@ -444,7 +450,7 @@ def main(argv=None) -> int:
         for name, process in platform.items():
             if name != "log":
                 try:
-                    process.wait(timeout=60)
+                    process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
         if "log" in platform:

@@ -42,7 +42,8 @@ class Process:
     restarts: int = field(default=0)
 
     def start(self) -> None:
-        self.popen = subprocess.Popen(
+        # The commands are the repository's own Procfile: the shell expands ${VAR:-default}.
+        self.popen = subprocess.Popen(  # noqa: S603
             ["/bin/sh", "-c", f"exec {self.command}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
