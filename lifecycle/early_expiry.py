@@ -83,18 +83,25 @@ def rejection_analyse(*, authentication, now: datetime | None = None) -> bool:
         "since": now.isoformat(),
         "age_seconds": round(age.total_seconds()),
     }
-    state.early_death_flagged(
-        authentication=authentication,
-        flag=flag,
-        message=message,
-        data={
-            "age_seconds": round(age.total_seconds()),
-            "expected_seconds": round(expected.total_seconds()) if expected else None,
-            "consented_at": consent_time(authentication).isoformat(),
-        },
-    )
-    service_early_expiry_evaluate(service=authentication.service, now=now)
+    with transaction.atomic():
+        # The service first, then its auths: the order the flag's clearing takes them in too.
+        service = _service_locked(authentication.service)
+        state.early_death_flagged(
+            authentication=authentication,
+            flag=flag,
+            message=message,
+            data={
+                "age_seconds": round(age.total_seconds()),
+                "expected_seconds": round(expected.total_seconds()) if expected else None,
+                "consented_at": consent_time(authentication).isoformat(),
+            },
+        )
+        _evaluate_locked(service=service, now=now)
     return True
+
+
+def _service_locked(service: Service) -> Service:
+    return Service.objects.select_for_update().get(pk=service.pk)
 
 
 def _hysteresis() -> timedelta:
@@ -119,6 +126,14 @@ def service_early_expiry_evaluate(*, service: Service, now: datetime | None = No
     """Flag the service when its auths keep dying at a similar short age. Returns True when this
     call raised the flag."""
     now = now or timezone.now()
+    with transaction.atomic():
+        return _evaluate_locked(service=_service_locked(service), now=now)
+
+
+def _evaluate_locked(*, service: Service, now: datetime) -> bool:
+    """Deaths arrive together (a test-status app's auths die in the same hour): evaluations of one
+    service hold its row lock in turn, each after recording its own death, so the last one sees
+    every death the others committed."""
     events = AuthEvent.objects.filter(
         service=service, kind=EventKind.EXPIRED_EARLY, created_at__gte=now - EVIDENCE_LOOKBACK
     ).order_by("created_at")

@@ -162,3 +162,46 @@ def test_a_prediction_in_the_past_is_no_prediction(tenant):
     assert state.expiry_evaluate(authentication=old) == AuthStatus.ACTIVE
     old.refresh_from_db()
     assert old.refresh_token_expires_at is None and "Dies on" not in old.status_reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deaths_analysed_at_the_same_moment_still_flag_the_service(tenant, monkeypatch):
+    """Each analysis used to count only the deaths committed before it, so three analysed at once
+    saw one each and none flagged the service. The barrier holds each analysis right after it
+    recorded its death (for at most a second: with the service lock, the others wait for it)."""
+    import threading
+
+    from django.db import connection
+
+    from lifecycle.refresh import _learn_from_rejection
+
+    service = make_service()
+    auths = [make_auth(tenant, service) for _ in range(3)]
+    for auth in auths:
+        Authentication.objects.filter(pk=auth.pk).update(consented_at=timezone.now() - 7 * DAY)
+    together = threading.Barrier(3)
+    record = state.early_death_flagged
+
+    def record_then_wait(**kwargs):
+        record(**kwargs)
+        try:
+            together.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+
+    monkeypatch.setattr(state, "early_death_flagged", record_then_wait)
+
+    def die_now(auth):
+        try:
+            auth = Authentication.objects.select_related("service", "organization").get(pk=auth.pk)
+            state.refresh_rejected(authentication=auth, error=REFUSED, now=timezone.now())
+            _learn_from_rejection(auth)  # in its own transaction, as after a refresh
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=die_now, args=(auth,)) for auth in auths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Service.objects.get(pk=service.pk).suspected_test_status is True
