@@ -202,6 +202,7 @@ def service_flag_clear_if_outlived(*, authentication, now: datetime | None = Non
         evidence["cleared_at"] = now.isoformat()
         evidence["cleared_by"] = {
             "authentication_id": str(authentication.pk),
+            "organization_id": str(authentication.organization_id),
             "age_seconds": round(age.total_seconds()),
         }
         Service.objects.filter(pk=service.pk).update(suspected_evidence=evidence)

@@ -87,3 +87,25 @@ def service_warnings(*, service: Service) -> list[dict]:
             }
         )
     return warnings
+
+
+def evidence_for_organization(*, service: Service, organization_id) -> dict:
+    """The suspected-test-status evidence as one organization may see it: its own auths that died
+    early, and how many died in all (a count: other organizations' auths, names and ids never
+    cross over; a connector is shared by every tenant)."""
+    evidence = service.suspected_evidence or {}
+    if not evidence:
+        return {}
+    own = str(organization_id)
+    shown = {
+        key: evidence[key]
+        for key in ("suspected_lifetime_seconds", "suspected_lifetime", "advice", "cleared_at")
+        if key in evidence
+    }
+    shown["deaths_total"] = len(evidence.get("auths", []))
+    shown["auths"] = [a for a in evidence.get("auths", []) if a.get("organization_id") == own]
+    cleared_by = evidence.get("cleared_by")
+    if cleared_by:
+        mine = cleared_by.get("organization_id") == own
+        shown["cleared_by"] = cleared_by if mine else {"age_seconds": cleared_by.get("age_seconds")}
+    return shown

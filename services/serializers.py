@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from services.models import Service, ServiceSource
-from services.notices import service_warnings
+from services.notices import evidence_for_organization, service_warnings
 from services.rules import may_manage_custom_service
 from services.validation import DEFINITION_FIELDS, PARAMETER_TYPES
 from workspaces.serializers import ScopedMembershipField, ScopedWorkspaceField
@@ -102,6 +102,10 @@ class ServiceSerializer(serializers.ModelSerializer):
     owner_email = serializers.EmailField(source="owner.email", read_only=True, allow_null=True)
     template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     parameters = ParameterSerializer(many=True, read_only=True)
+    suspected_evidence = serializers.SerializerMethodField(
+        help_text="Why the service is suspected of test status: your organization's auths that "
+        "died early, and how many died in all."
+    )
 
     class Meta:
         model = Service
@@ -127,6 +131,12 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     def get_has_client_secret(self, service) -> bool:
         return service.client_secret is not None
+
+    def get_suspected_evidence(self, service) -> dict:
+        actor = self.context.get("actor")
+        if actor is None:
+            return {}
+        return evidence_for_organization(service=service, organization_id=actor.organization.pk)
 
 
 class ServicePickerSerializer(serializers.ModelSerializer):
