@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, quote_plus
 import requests
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from auths.parameters import ParameterValues, resolve_placeholders, resolve_url
 from infrastructure import egress
@@ -120,6 +121,7 @@ class TokenResponse:
 # --- requests ------------------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def client_credentials_of(*, service, values: ParameterValues) -> tuple[str, str | None]:
     """The service's client id and secret with placeholders resolved."""
     merged = values.merged()
@@ -137,6 +139,7 @@ def service_url(*, service, values: ParameterValues, attribute: str) -> str:
     )
 
 
+@sensitive_variables()
 def _post(*, service, policy, url, data, values, client_id=None, scrub=()):
     """POST a form to a token-type endpoint with client authentication per
     service.client_auth_method. Returns (response, secrets to scrub from descriptions)."""
@@ -180,6 +183,7 @@ def _post(*, service, policy, url, data, values, client_id=None, scrub=()):
     return response, scrub
 
 
+@sensitive_variables()
 def token_request(
     *,
     service,
@@ -208,6 +212,7 @@ def token_request(
     return parse_token_response(service=service, response=response, scrub=scrub)
 
 
+@sensitive_variables()
 def token_revoke(*, service, policy, url, token: str, hint: str, values: ParameterValues) -> None:
     """RFC 7009 revocation. Raises TokenError (with a safe description) unless the endpoint
     answered 200 (the RFC's success, whatever the body)."""

@@ -8,7 +8,7 @@ from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied, V
 
 from auths.models import OAuthTransaction
 from auths.parameters import ParameterValues
-from auths.tokens import client_credentials_of, service_url
+from auths.tokens import client_credentials_of, service_url, token_deadline
 from connections.connection import Target, connection_save
 from connections.transactions import (
     AuthorizationStart,
@@ -37,6 +37,8 @@ def _oauth1_error(error) -> str:
         return f"answered HTTP {error.status_code}"
     if isinstance(error, egress.EgressRefused):
         return str(error)
+    if isinstance(error, requests.Timeout):
+        return f"did not answer in time ({error})"
     return f"gave no usable token ({type(error).__name__})"
 
 
@@ -54,6 +56,7 @@ def oauth1_start(*, target: Target, values: ParameterValues, fields: dict) -> Au
         client_key=client_key,
         client_secret=client_secret,
         callback_uri=fields["redirect_uri"],
+        total=token_deadline(service),
     )
     try:
         tokens = session.fetch_request_token(
@@ -93,6 +96,7 @@ def oauth1_finish(*, txn: OAuthTransaction, actor: Actor, verifier: str) -> OAut
         resource_owner_key=txn.request_token,
         resource_owner_secret=secret.reveal() if isinstance(secret, Sealed) else None,
         verifier=verifier,
+        total=token_deadline(service),
     )
     try:
         tokens = session.fetch_access_token(txn.token_url)

@@ -17,6 +17,8 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Error pages and reports hide the credential code's local variables even with DEBUG on.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "infrastructure.error_reports.AlwaysSafeExceptionReporterFilter"
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
