@@ -40,6 +40,7 @@ class Authentication(models.Model):
         "refresh_token_issued_at",
         "consented_at",
         "last_refreshed_at",
+        "grant",
     )
     # Written by lifecycle/state.py alone (tests/test_structure.py checks the code for writes).
     LIFECYCLE_FIELDS = (
@@ -87,6 +88,10 @@ class Authentication(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     scopes = models.JSONField(default=list, blank=True)
     token_type = models.CharField(max_length=40, blank=True)
+    # Where the credentials may be sent and the client id they were issued to, as the service
+    # stood when the person connected (auths/grants.py): a later edit of the service cannot
+    # redirect them.
+    grant = models.JSONField(default=dict, blank=True)
 
     # Lifetimes
     access_token_expires_at = models.DateTimeField(null=True, blank=True)

@@ -2,7 +2,9 @@
 delete (revoking the grant at the provider first when the service has a revoke URL)."""
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
+from auths.grants import grant_problem
 from auths.models import Authentication
 from auths.parameters import ParameterValues
 from auths.tokens import TokenError, service_url, token_revoke
@@ -56,6 +58,7 @@ def authentication_enable(*, actor: Actor, authentication: Authentication) -> Au
     return authentication
 
 
+@sensitive_variables()
 def _revoke(authentication: Authentication) -> tuple[bool, str]:
     """RFC 7009 revocation of the refresh token (else the access token). Returns (revoked, error)."""
     service = authentication.service
@@ -66,11 +69,15 @@ def _revoke(authentication: Authentication) -> tuple[bool, str]:
         return False, ""
     hint = "refresh_token" if authentication.refresh_token else "access_token"
     values = ParameterValues.of(authentication)
+    url = service_url(service=service, values=values, attribute="revoke_url")
+    problem = grant_problem(authentication=authentication, field="revoke_url", url=url)
+    if problem:
+        return False, f"not attempted: {problem}"
     try:
         token_revoke(
             service=service,
             policy=egress.EgressPolicy.for_organization(authentication.organization),
-            url=service_url(service=service, values=values, attribute="revoke_url"),
+            url=url,
             token=sealed.reveal(),
             hint=hint,
             values=values,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from auths.grants import grant_of
 from auths.models import Authentication
 from auths.parameters import ParameterValues
 from auths.tokens import TokenError, TokenResponse, service_url, token_request
@@ -156,6 +157,11 @@ def connection_save(
         auth.parameters = values.public
         auth.secret_parameters = values.sealed_secret()
         apply(auth)
+        # After apply(): a token response may add parameters its URLs use (an instance URL).
+        auth.grant = grant_of(
+            service=auth.service,
+            values=ParameterValues(public=auth.parameters, secret=values.secret),
+        )
         auth.consented_at = timezone.now()
         if target.existing is not None:
             auth.save(update_fields=[*Authentication.CREDENTIAL_FIELDS, "version", "updated_at"])

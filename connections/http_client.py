@@ -21,19 +21,24 @@
 import base64
 import json as jsonlib
 import logging
+import posixpath
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 import requests
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
+from auths.grants import DEFAULT_PORTS, GrantMoved, grant_problem
 from auths.models import Authentication, AuthStatus
-from auths.parameters import ParameterValues, resolve_url
+from auths.parameters import PLACEHOLDER, ParameterValues, resolve_url
 from auths.tokens import client_credentials_of
 from infrastructure import egress
 from infrastructure.errors import RuleViolation, UpstreamError
+from lifecycle import state
 from lifecycle.policy import in_cooldown
 from lifecycle.refresh import (
     RefreshNotSupported,
@@ -53,6 +58,7 @@ EXPIRY_SKEW_FRACTION = 0.1
 # last_used_at is written at most once a minute per authentication: exact enough to tell unused
 # auths, and a busy auth does not turn every API call into a database write.
 LAST_USED_GRANULARITY = timedelta(seconds=60)
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.6.2 token
 HOP_BY_HOP = {"host", "content-length", "connection", "transfer-encoding"}
 REDACTED = "[redacted]"
 logger = logging.getLogger(__name__)
@@ -75,43 +81,131 @@ class HttpResult:
         return jsonlib.loads(self.body)
 
 
+def _origin_of(parts, what: str) -> tuple:
+    try:
+        port = parts.port
+    except ValueError:
+        raise RuleViolation(
+            f"The {what} has an invalid port: use a number from 1 to 65535.", field="path_or_url"
+        ) from None
+    return (parts.scheme, (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(parts.scheme))
+
+
+def _normalized_path(path: str) -> str:
+    """The path as a server may read it: percent-decoded (repeatedly: `%252e` is a dot to some
+    servers), backslashes as slashes, dot-segments resolved (RFC 3986 §5.2.4)."""
+    for _ in range(5):
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    return posixpath.normpath("/" + path.replace("\\", "/").lstrip("/"))
+
+
+def _require_within_base_path(path: str, base_path: str) -> None:
+    base = _normalized_path(base_path)
+    resolved = _normalized_path(path)
+    if base != "/" and resolved != base and not resolved.startswith(base + "/"):
+        raise RuleViolation(
+            f"The path leaves the service's base path ({base_path}) once its dot-segments are "
+            f"resolved (it reaches {resolved}); give a path under the base URL.",
+            field="path_or_url",
+        )
+
+
+def _caller_placeholders_checked(target: str, values: ParameterValues) -> None:
+    """Caller-supplied paths and URLs expand public parameters only: a secret value expanded into
+    a path would come back from any endpoint that reflects it."""
+    for name in PLACEHOLDER.findall(target):
+        if name in values.secret:
+            raise RuleViolation(
+                f"{{{{{name}}}}} is a secret parameter: a path or URL may use public parameters "
+                "only.",
+                field="path_or_url",
+            )
+
+
+def _require_base_granted(authentication: Authentication, base: str) -> None:
+    """The credentials go only to the API base they were granted for (auths/grants.py)."""
+    problem = grant_problem(authentication=authentication, field="base_url", url=base)
+    if problem:
+        state.grant_moved(authentication=authentication, reason=problem, now=timezone.now())
+        raise GrantMoved(problem, field="path_or_url")
+
+
 def build_url(*, authentication: Authentication, path_or_url: str) -> str:
+    """The service's base URL plus the caller's path, or the caller's absolute URL: either way on
+    the base URL's origin and under its path."""
     service = authentication.service
-    values = ParameterValues.of(authentication).merged()
     if not service.base_url:
         raise RuleViolation(
             f"{service.name} has no base URL, so the HTTP client cannot call it.",
             field="path_or_url",
         )
-    base = resolve_url(service.base_url, values, what="base URL")
+    values = ParameterValues.of(authentication)
+    base = resolve_url(service.base_url, values.merged(), what="base URL")
+    _require_base_granted(authentication, base)
     base_parts = urlsplit(base)
     target = (path_or_url or "").strip()
-    if "://" in target.split("?")[0]:
-        url = resolve_url(target, values, what="URL")
-        parts = urlsplit(url)
-        if (parts.scheme, parts.hostname, parts.port) != (
-            base_parts.scheme,
-            base_parts.hostname,
-            base_parts.port,
-        ):
-            raise RuleViolation(
-                f"An absolute URL must be on the service's host ({base_parts.scheme}://"
-                f"{base_parts.netloc}); give a path relative to the base URL instead.",
-                field="path_or_url",
-            )
-        if parts.username or parts.password:
-            raise RuleViolation("URLs may not carry user information.", field="path_or_url")
-        return url
-    path = resolve_url(target, values, what="path")
-    url = base.rstrip("/") + ("/" + path.lstrip("/") if path else "")
+    _caller_placeholders_checked(target, values)
+    absolute = "://" in target.split("?")[0]
+    if absolute:
+        url = resolve_url(target, values.public, what="URL")
+    else:
+        path = resolve_url(target, values.public, what="path")
+        url = base.rstrip("/") + ("/" + path.lstrip("/") if path else "")
     parts = urlsplit(url)
-    if (parts.scheme, parts.hostname, parts.port) != (
-        base_parts.scheme,
-        base_parts.hostname,
-        base_parts.port,
-    ):
-        raise RuleViolation("The path must stay on the service's host.", field="path_or_url")
+    if _origin_of(parts, "URL") != _origin_of(base_parts, "base URL"):
+        raise RuleViolation(
+            f"An absolute URL must be on the service's host ({base_parts.scheme}://"
+            f"{base_parts.netloc}); give a path relative to the base URL instead."
+            if absolute
+            else "The path must stay on the service's host.",
+            field="path_or_url",
+        )
+    if parts.username or parts.password:
+        raise RuleViolation("URLs may not carry user information.", field="path_or_url")
+    _require_within_base_path(parts.path, base_parts.path)
     return url
+
+
+def _caller_headers(headers: dict, *, credential_header: str | None) -> dict:
+    """The caller's headers with names normalised (surrounding spaces dropped): a name that is not
+    an HTTP token, a value with a line break, or the credential header however spelled is
+    refused; hop-by-hop headers are the transport's and are dropped."""
+    cleaned = {}
+    for raw_name, raw_value in headers.items():
+        name, value = str(raw_name).strip(), str(raw_value)
+        if not HEADER_NAME.fullmatch(name):
+            raise RuleViolation(
+                f"'{name}' is not a valid header name (letters, digits and !#$%&'*+.^_`|~- only).",
+                field="headers",
+            )
+        if "\r" in value or "\n" in value or "\x00" in value:
+            raise RuleViolation(
+                f"The value of header {name} contains a line break; send it on one line.",
+                field=f"headers.{name}",
+            )
+        if credential_header and name.lower() == credential_header.lower():
+            raise RuleViolation(
+                f"The {credential_header} header is set by the platform from the authentication; "
+                "remove it from the request.",
+                field=f"headers.{name}",
+            )
+        if name.lower() not in HOP_BY_HOP:
+            cleaned[name] = value
+    return cleaned
+
+
+def _refuse_credential_parameter(query_name: str, query: dict, url: str) -> None:
+    """The credential query parameter is the platform's, in `query` or written into the path."""
+    in_path = [name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)]
+    for name in [*query, *in_path]:
+        if name.strip().lower() == query_name.lower():
+            raise RuleViolation(
+                f"The {query_name} query parameter is set by the platform; remove it.",
+                field=f"query.{query_name}" if name in query else "path_or_url",
+            )
 
 
 def _credential_names(service) -> tuple[str | None, str | None]:
@@ -125,6 +219,7 @@ def _credential_names(service) -> tuple[str | None, str | None]:
     return service.credential_header_name or "Authorization", None
 
 
+@sensitive_variables()
 def _inject(authentication: Authentication, headers: dict, query: dict):
     """Add the credentials; returns the `auth=` argument for requests (Basic), if any."""
     service = authentication.service
@@ -154,41 +249,60 @@ def _inject(authentication: Authentication, headers: dict, query: dict):
     return None
 
 
+@sensitive_variables()
 def _credential_strings(authentication: Authentication) -> list[str]:
-    """Every form in which this auth's secrets may be reflected back."""
-    values = []
-    for sealed in (authentication.access_token, authentication.api_key, authentication.password):
-        if sealed is not None:
-            values.append(sealed.reveal())
+    """Every form in which a secret of this auth may be reflected back: its tokens, key,
+    password and secret parameters, and the service's client secret."""
+    sealed_values = (
+        authentication.access_token,
+        authentication.refresh_token,
+        authentication.token_secret,
+        authentication.api_key,
+        authentication.password,
+    )
+    values = [sealed.reveal() for sealed in sealed_values if sealed is not None]
+    values += [str(v) for v in ParameterValues.of(authentication).secret.values()]
+    _, client_secret = client_credentials_of(
+        service=authentication.service, values=ParameterValues.of(authentication)
+    )
+    if client_secret:
+        values.append(client_secret)
     forms = set()
     for value in values:
         if len(value) >= MIN_SCRUB_LENGTH:
             forms.update({value, quote(value, safe=""), quote_plus(value)})
+    primary = [
+        sealed.reveal()
+        for sealed in (authentication.access_token, authentication.api_key)
+        if sealed is not None
+    ]
     if authentication.service.credential_placement == CredentialPlacement.BASIC:
-        user = authentication.username or (values[0] if values else "")
+        user = authentication.username or (primary[0] if primary else "")
         password = authentication.password.reveal() if authentication.password else ""
-        if not password and authentication.username and values:
-            password = values[0]
+        if not password and authentication.username and primary:
+            password = primary[0]
         if user or password:
             forms.add(base64.b64encode(f"{user}:{password}".encode()).decode())
     return sorted(forms, key=len, reverse=True)
 
 
+def _redacted(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+@sensitive_variables()
 def _scrub(result: "HttpResult", secrets: list[str]) -> "HttpResult":
     body = result.body
-    headers = dict(result.headers)
     for secret in secrets:
-        encoded = secret.encode()
-        if encoded in body:
-            body = body.replace(encoded, REDACTED.encode())
-        for name, value in headers.items():
-            if secret in value:
-                headers[name] = value.replace(secret, REDACTED)
+        body = body.replace(secret.encode(), REDACTED.encode())
     result.body = body
-    result.headers = headers
+    result.headers = {name: _redacted(value, secrets) for name, value in result.headers.items()}
     return result
 
 
+@sensitive_variables()
 def _session(authentication: Authentication):
     policy = egress.EgressPolicy.for_organization(authentication.organization)
     service = authentication.service
@@ -202,12 +316,14 @@ def _session(authentication: Authentication):
             client_secret=client_secret,
             resource_owner_key=authentication.access_token.reveal(),
             resource_owner_secret=secret.reveal() if secret is not None else None,
+            total=settings.HTTP_CLIENT_DEADLINE_SECONDS,
         )
     return egress.http_session(
         policy=policy, follow_redirects=True, total=settings.HTTP_CLIENT_DEADLINE_SECONDS
     )
 
 
+@sensitive_variables()
 def _send(authentication, *, method, url, query, headers, json, data, body) -> HttpResult:
     headers = dict(headers)
     query = dict(query)
@@ -238,17 +354,18 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
     result = HttpResult(
         status=response.status_code, headers=dict(response.headers), body=response.content
     )
+    secrets = _credential_strings(authentication)
     parts = urlsplit(url)  # logged without the query string, which may carry credentials
     logger.debug(
         "HTTP client %s %s://%s%s -> %s (authentication %s)",
         method,
         parts.scheme,
         parts.netloc,
-        parts.path,
+        _redacted(parts.path, secrets),  # a secret parameter may sit in the base URL's path
         result.status,
         authentication.pk,
     )
-    return _scrub(result, _credential_strings(authentication))
+    return _scrub(result, secrets)
 
 
 def expiry_skew(authentication: Authentication) -> timedelta:
@@ -261,6 +378,7 @@ def access_token_expired(authentication: Authentication, now) -> bool:
     return expires_at is not None and expires_at - expiry_skew(authentication) <= now
 
 
+@sensitive_variables()
 def http_request(
     *,
     authentication: Authentication,
@@ -282,24 +400,12 @@ def http_request(
     if authentication.status == AuthStatus.DISABLED:
         raise RuleViolation("This authentication is disabled.", field="authentication")
     service = authentication.service
-    headers = {str(k): str(v) for k, v in (headers or {}).items()}
-    query = {str(k): v for k, v in (query or {}).items()}
     header_name, query_name = _credential_names(service)
-    for name in list(headers):
-        if name.lower() in HOP_BY_HOP:
-            headers.pop(name)
-        elif header_name and name.lower() == header_name.lower():
-            raise RuleViolation(
-                f"The {header_name} header is set by the platform from the authentication; "
-                "remove it from the request.",
-                field=f"headers.{name}",
-            )
-    if query_name and query_name in query:
-        raise RuleViolation(
-            f"The {query_name} query parameter is set by the platform; remove it.",
-            field=f"query.{query_name}",
-        )
+    headers = _caller_headers(headers or {}, credential_header=header_name)
+    query = {str(k): v for k, v in (query or {}).items()}
     url = build_url(authentication=authentication, path_or_url=path_or_url)
+    if query_name:
+        _refuse_credential_parameter(query_name, query, url)
     request = {"method": method, "url": url, "query": query, "headers": headers}
     request.update(json=json, data=data, body=body)
 

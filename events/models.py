@@ -22,6 +22,7 @@ class EventKind(models.TextChoices):
     EXPIRED_EARLY = "expired_early", "Expired early"
     SERVICE_FLAGGED = "service_flagged", "Service flagged"
     SERVICE_CLEARED = "service_cleared", "Service flag cleared"
+    SERVICE_CHANGED = "service_changed", "Service changed where credentials go"
     REAUTHORIZED = "reauthorized", "Re-authorized"
     DISABLED = "disabled", "Disabled"
     ENABLED = "enabled", "Enabled"

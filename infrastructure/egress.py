@@ -480,13 +480,15 @@ class _GuardedMixin:
         return target
 
 
-def _origin(url: str) -> tuple:
+def _origin(url: str) -> tuple | None:
+    """(scheme, host, port), or None for a URL whose port is not a port (`:abc`, `:65536`):
+    never the origin of anything, so a redirect there is not followed."""
     parts = urlsplit(url)
-    return (
-        parts.scheme,
-        parts.hostname,
-        parts.port or {"https": 443, "http": 80}.get(parts.scheme),
-    )
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return (parts.scheme, parts.hostname, port or {"https": 443, "http": 80}.get(parts.scheme))
 
 
 def _read_capped(response: requests.Response, max_bytes: int) -> None:

@@ -32,7 +32,9 @@ from datetime import datetime
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
+from auths.grants import GrantMoved, require_granted
 from auths.models import Authentication, AuthStatus
 from auths.parameters import ParameterValues
 from auths.tokens import (
@@ -40,6 +42,7 @@ from auths.tokens import (
     TokenCallTimedOut,
     TokenResponse,
     TransientTokenError,
+    client_credentials_of,
     service_url,
     token_request,
     token_response_apply,
@@ -105,6 +108,7 @@ class RefreshHeld(Exception):
         self.hold = hold
 
 
+@sensitive_variables()
 def _grant(auth: Authentication) -> tuple[str, dict, tuple[str, ...]]:
     """(url attribute, request data, secrets to scrub) for this auth's refresh."""
     service = auth.service
@@ -128,13 +132,18 @@ def _grant(auth: Authentication) -> tuple[str, dict, tuple[str, ...]]:
     return ("refresh_url" if service.refresh_url else "token_url"), data, (refresh_token,)
 
 
+@sensitive_variables()
 def _call_token_endpoint(auth: Authentication) -> TokenResponse:
     attribute, data, scrub = _grant(auth)
     values = ParameterValues.of(auth)
+    url = service_url(service=auth.service, values=values, attribute=attribute)
+    client_id, _ = client_credentials_of(service=auth.service, values=values)
+    # The refresh token and the client secret go only where, and to whom, they were granted.
+    require_granted(authentication=auth, field=attribute, url=url, client_id=client_id or "")
     return token_request(
         service=auth.service,
         policy=egress.EgressPolicy.for_organization(auth.organization),
-        url=service_url(service=auth.service, values=values, attribute=attribute),
+        url=url,
         data=data,
         values=values,
         scrub=scrub,
@@ -192,8 +201,7 @@ def authentication_refresh(
         raise RefreshHeld(outcome)
     if isinstance(outcome, _Rejection):
         logger.warning("Authentication %s needs re-authentication: %s", auth.pk, outcome.error)
-        if not outcome.interrupted:
-            # Only a refusal on a clean attempt says something about the grant's lifetime.
+        if outcome.learn:
             _learn_from_rejection(auth)
         raise outcome.error
     if isinstance(outcome, Exception):
@@ -207,7 +215,7 @@ def authentication_refresh(
 @dataclass(frozen=True)
 class _Rejection:
     error: RefreshRejected
-    interrupted: bool
+    learn: bool  # whether the refusal says something about the grant's lifetime
 
 
 def _attempt_under_lock(auth: Authentication, *, force, seen_version, gate, interrupted_before):
@@ -234,12 +242,16 @@ def _attempt_under_lock(auth: Authentication, *, force, seen_version, gate, inte
     read_version = auth.version
     try:
         token_response = _call_token_endpoint(auth)
+    except GrantMoved as error:
+        state.grant_moved(authentication=auth, reason=error.message, now=timezone.now())
+        return _Rejection(RefreshRejected("grant_moved", error.message), learn=False)
     except RefreshRejected as error:
         interrupted = interrupted_before or auth.refresh_interrupted_at is not None
         state.refresh_rejected(
             authentication=auth, error=error, interrupted=interrupted, now=timezone.now()
         )
-        return _Rejection(error, interrupted)
+        # Only a refusal on a clean attempt says something about the grant's lifetime.
+        return _Rejection(error, learn=not interrupted)
     except (TransientTokenError, egress.EgressRefused, DomainError) as error:
         # DomainError: the service or auth is misconfigured (e.g. a placeholder without a value);
         # nothing was sent, and a fix to the definition makes the retry work.

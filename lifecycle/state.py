@@ -57,6 +57,7 @@ class Happened(StrEnum):
     REFRESH_FAILED = "refresh_failed"  # a transient failure (5xx, 429, timeout, bad answer)
     RETRIES_EXHAUSTED = "retries_exhausted"  # transient failures outlived the access token
     REFRESH_REJECTED = "refresh_rejected"  # the provider refused the grant (invalid_grant)
+    GRANT_MOVED = "grant_moved"  # its service now points where its credentials were not granted
     DEATH_NEAR = "death_near"  # the predicted death entered the warning window
     DEATH_RECEDED = "death_receded"  # ... and left it
     DISABLED = "disabled"  # a person paused it: no refresh, no API calls
@@ -89,6 +90,7 @@ TRANSITIONS: dict[tuple[str | None, Happened], Transition] = {
     **_from_each(
         LIVE, Happened.REFRESH_REJECTED, Transition(NEEDS_REAUTH, (EventKind.NEEDS_REAUTH,))
     ),
+    **_from_each(LIVE, Happened.GRANT_MOVED, Transition(NEEDS_REAUTH, (EventKind.NEEDS_REAUTH,))),
     (ACTIVE, Happened.DEATH_NEAR): Transition(EXPIRING, (EventKind.EXPIRING,)),
     (EXPIRING, Happened.DEATH_RECEDED): Transition(ACTIVE, (EventKind.RECOVERED,)),
     **_from_each(
@@ -393,6 +395,20 @@ def refresh_rejected(
     _assign(auth, values)
     _record_transition(
         auth, transition, reason, data={"error": error.error, "interrupted": interrupted}
+    )
+
+
+def grant_moved(*, authentication: Authentication, reason: str, now: datetime) -> bool:
+    """The service was edited to send this auth's credentials where they were not granted
+    (auths/grants.py): nothing is sent, and its owner must re-authenticate to trust the new
+    address. Announced once; True when the status changed."""
+    return _transition(
+        authentication,
+        Happened.GRANT_MOVED,
+        reason=reason,
+        data={"error": "grant_moved"},
+        also={"refresh_due_at": None, "last_refresh_error": reason[:1000]},
+        now=now,
     )
 
 

@@ -5,12 +5,13 @@ the same rules as the API. The client secret is write-only: never rendered, only
 set"; warnings are shown on the list and on the page."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
 from infrastructure.errors import DomainError
+from lifecycle.grant_reviews import grant_fields_of, grants_review
 from services.custom_services import (
     custom_service_create,
     custom_service_delete,
@@ -153,13 +154,24 @@ class CustomServiceChangeForm(DomainForm):
 
     def perform(self):
         service = Service.objects.get(pk=self.instance.pk)
-        return custom_service_update(
-            actor=admin_actor(self.request, service.organization),
+        before = grant_fields_of(service)
+        actor = admin_actor(self.request, service.organization)
+        service = custom_service_update(
+            actor=actor,
             service=service,
             changes=_definition(self.cleaned_data),
             client_secret=self.cleaned_data.get("new_client_secret") or None,
             clear_client_secret=self.cleaned_data.get("clear_client_secret", False),
         )
+        _warn_stranded(
+            self.request, grants_review(service=service, before=before, edited_by=actor.label)
+        )
+        return service
+
+
+def _warn_stranded(request, warning: dict | None) -> None:
+    if warning:
+        messages.warning(request, warning["message"])
 
 
 class ConnectorForm(forms.ModelForm):
@@ -253,7 +265,12 @@ class ServiceAdmin(DomainFormAdmin):
 
     def save_model(self, request, obj, form, change):
         if isinstance(form, ConnectorForm):
+            before = grant_fields_of(Service.objects.get(pk=obj.pk))
             obj.save()
+            _warn_stranded(
+                request,
+                grants_review(service=obj, before=before, edited_by=request.user.email),
+            )
 
     def delete_model(self, request, obj):
         custom_service_delete(actor=admin_actor(request, obj.organization), service=obj)

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from infrastructure.errors import RuleViolation
+from lifecycle import grant_reviews
 from services import custom_services
 from services.rules import require_may_manage_custom_service
 from services.selectors import (
@@ -81,8 +82,10 @@ class CustomServiceViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         data.is_valid(raise_exception=True)
         return data
 
-    def _render(self, service, status_code=status.HTTP_200_OK):
-        return Response(ServiceSerializer(service).data, status=status_code)
+    def _render(self, service, status_code=status.HTTP_200_OK, warnings=()):
+        data = ServiceSerializer(service, context=self.get_serializer_context()).data
+        data["warnings"] = [*data["warnings"], *warnings]
+        return Response(data, status=status_code)
 
     @extend_schema(parameters=[SEARCH])
     def list(self, request, *args, **kwargs):
@@ -118,6 +121,7 @@ class CustomServiceViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
                     field=field,
                 )
         secret = data.validated_data.get("client_secret")
+        before = grant_reviews.grant_fields_of(service)
         service = custom_services.custom_service_update(
             actor=self.actor,
             service=service,
@@ -125,7 +129,10 @@ class CustomServiceViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
             client_secret=secret or None,
             clear_client_secret="client_secret" in data.validated_data and secret is None,
         )
-        return self._render(service)
+        stranded = grant_reviews.grants_review(
+            service=service, before=before, edited_by=self.actor.label
+        )
+        return self._render(service, warnings=[stranded] if stranded else [])
 
     def destroy(self, request, *args, **kwargs):
         custom_services.custom_service_delete(actor=self.actor, service=self.get_object())

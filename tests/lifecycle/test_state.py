@@ -62,6 +62,8 @@ def happen(auth, happened: Happened):
         state.refresh_rejected(
             authentication=auth, error=RefreshRejected("invalid_grant", "revoked"), now=now
         )
+    elif happened == Happened.GRANT_MOVED:
+        state.grant_moved(authentication=auth, reason="The token URL moved.", now=now)
     elif happened in (Happened.DEATH_NEAR, Happened.DEATH_RECEDED):
         state.expiry_evaluate(authentication=auth, now=now)
     elif happened == Happened.DISABLED:
@@ -111,6 +113,7 @@ UNLISTED = [
     for status in AuthStatus.values
     for happened in (
         Happened.RETRIES_EXHAUSTED,
+        Happened.GRANT_MOVED,
         Happened.DEATH_NEAR,
         Happened.DEATH_RECEDED,
         Happened.DISABLED,
