@@ -33,6 +33,7 @@ from services.models import (
     ClientAuthMethod,
     CredentialPlacement,
     GrantType,
+    Service,
     UmbrellaStatus,
 )
 from services.notices import discouraged_scheme_warning
@@ -400,6 +401,20 @@ def _check_placeholders(values: dict, declared: dict[str, dict], client_secret: 
             )
 
 
+def _check_no_nulls(values: dict) -> None:
+    """null where the definition holds a value (a list, a mapping, a number) would be saved as
+    nothing at all: refused, naming the field."""
+    for field in DEFINITION_FIELDS:
+        model_field = Service._meta.get_field(field)
+        if field in values and values[field] is None and not model_field.null:
+            default = model_field.get_default()
+            _fail(
+                field,
+                f"null is not a value here; send {default!r} for none, or leave the field out "
+                "to keep what it is.",
+            )
+
+
 def definition_validate(
     *,
     values: dict,
@@ -418,6 +433,7 @@ def definition_validate(
     """
     if not (values.get("name") or "").strip():
         _fail("name", "give the service a name.")
+    _check_no_nulls(values)
     _check_scheme(
         values,
         has_client_secret=has_client_secret or bool(client_secret),

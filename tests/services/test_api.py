@@ -312,6 +312,21 @@ def test_update_refusals(tenant, api, service):
     assert other.status_code == 403
 
 
+@pytest.mark.parametrize("field", ["token_response_parameters", "scopes_available", "token_params"])
+@pytest.mark.parametrize("encoding", ["json", "multipart"])
+def test_null_for_a_list_or_mapping_is_refused_naming_the_field(
+    tenant, api, service, field, encoding
+):
+    """Found by the fuzzer: null reached the database as NULL (a 500)."""
+    response = api.as_user(tenant.contributor).patch(
+        url("custom-service-detail", tenant, pk=service.pk),
+        {field: None} if encoding == "json" else {field: "null"},
+        format=encoding,
+    )
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
+
+
 def test_delete_by_owner_and_refusal_for_others(tenant, api, service):
     detail = url("custom-service-detail", tenant, pk=service.pk)
     assert api.as_user(tenant.viewer).delete(detail).status_code == 403
