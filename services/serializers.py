@@ -75,6 +75,8 @@ class ServiceDefinitionSerializer(serializers.ModelSerializer):
             "slug": {"required": False, "allow_blank": True, "validators": []},
             "name": {"required": False},
             "auth_scheme": {"required": False},
+            # What is saved is what was sent: " " is the usual separator, not blank to strip.
+            "scope_separator": {"trim_whitespace": False},
         }
 
     def definition(self) -> dict:
@@ -102,6 +104,13 @@ class ServiceSerializer(serializers.ModelSerializer):
     owner_email = serializers.EmailField(source="owner.email", read_only=True, allow_null=True)
     template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     parameters = ParameterSerializer(many=True, read_only=True)
+    expired_status_codes = serializers.ListField(
+        source="effective_expired_status_codes",
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="The status codes that mean the access token has expired (a refresh and one "
+        "replay follow): the codes set on the service, or [401] when none are set.",
+    )
 
     class Meta:
         model = Service
