@@ -321,11 +321,12 @@ class EgressPolicy:
             addresses = resolve_host(hostname, port)
         except socket.gaierror as error:
             raise requests.ConnectionError(f"Cannot resolve {hostname}: {error}") from None
-        refused = [ip for ip in addresses if not self.address_allowed(hostname, ip)]
-        if refused:
+        if not all(self.address_allowed(hostname, ip) for ip in addresses):
+            # Never say what the name resolves to: that would map internal names for a tenant.
             raise EgressRefused(
-                f"{hostname} resolves to a non-public address ({refused[0]}); if it is an "
-                "on-prem system on a private network, ask an organization owner to allow-list it."
+                f"{hostname} is not a public host, so the platform does not call it; if it is "
+                "an on-prem system on a private network, ask an organization owner to "
+                "allow-list it."
             )
         first = addresses[0]
         return f"[{first}]" if first.version == 6 else str(first)

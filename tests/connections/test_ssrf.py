@@ -197,3 +197,33 @@ def test_a_prepared_request_sent_directly_is_guarded_too(settings):
     prepared = session.prepare_request(requests.Request("GET", "http://api.public.example/"))
     with pytest.raises(EgressRefused):
         session.send(prepared)
+
+
+def test_a_refusal_says_the_host_is_not_public_not_where_it_points(no_sockets, hosts):
+    """A refusal must not tell a tenant what an internal name resolves to."""
+    hosts({"vm.internal.example": ["10.0.0.7"]})
+    session = http_session(policy=EgressPolicy(allow_insecure_local=False))
+    with pytest.raises(EgressRefused) as refused:
+        session.get("https://vm.internal.example/")
+    assert "vm.internal.example is not a public host" in str(refused.value)
+    assert "10.0.0.7" not in str(refused.value)
+    assert no_sockets == []
+
+
+@pytest.mark.django_db
+def test_the_http_client_refusal_does_not_say_where_an_internal_name_points(
+    tenant, no_sockets, hosts
+):
+    hosts({"vm.internal.example": ["10.0.0.7"]})
+    service = custom_service(tenant, base_url="https://vm.internal.example/")
+    auth = Authentication.objects.create(
+        organization=tenant.organization,
+        workspace=service.workspace,
+        service=service,
+        name="k",
+        api_key="secret-key-123",
+    )
+    with pytest.raises(RuleViolation) as refused:
+        http_request(authentication=auth, method="GET", path_or_url="/")
+    assert "vm.internal.example is not a public host" in refused.value.message
+    assert "10.0.0.7" not in refused.value.message
