@@ -239,7 +239,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # Outbound HTTP: plain http and loopback/private hosts are refused unless this development switch is
-# on. Never enable it in production.
+# on. It allows plain http, loopback (127.0.0.0/8, ::1) and private networks (10/8, 172.16/12,
+# 192.168/16, fc00::/7); link-local and cloud metadata addresses stay refused
+# (infrastructure/egress.py: address_is_local_development). Never enable it in production.
 EGRESS_ALLOW_INSECURE_LOCAL = env.bool("EGRESS_ALLOW_INSECURE_LOCAL", default=False)
 # How host names are resolved for the egress guards: the system resolver; the tests answer from a
 # table (tests/resolver.py) so that no test waits on DNS.
