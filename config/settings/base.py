@@ -16,6 +16,7 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
 
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data")))
 
+# Off everywhere unless asked: a debug page shows settings and a 500's frame locals (credentials).
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
