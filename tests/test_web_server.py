@@ -5,7 +5,10 @@ loopback port.
 
 - DEBUG is off unless DJANGO_DEBUG=true: a debug page shows settings and a 500's frame locals
   (credentials among them) to whoever triggers it;
-- static files and the admin still work without DEBUG (WhiteNoise serves the collected files).
+- static files and the admin still work without DEBUG (WhiteNoise serves the collected files);
+- no log line holds an OAuth callback's code or state (or any other query value): not gunicorn's
+  access log (config/gunicorn.py, which every way of starting the web server uses), not Django's
+  runserver log, not Django's request log.
 """
 
 import os
@@ -78,11 +81,12 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_for_output(self, text: str, timeout: float = 10.0) -> str:
+    def wait_for_line(self, *texts: str, timeout: float = 10.0) -> str:
+        """The output once a line holds every one of `texts` (or the output so far)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             output = self.output()
-            if text in output:
+            if any(all(t in line for t in texts) for line in output.splitlines()):
                 return output
             time.sleep(0.1)
         return self.output()
@@ -158,3 +162,48 @@ def test_static_files_and_the_admin_work_with_debug_off(web):
     assert stylesheet.status_code == 200
     assert stylesheet.headers["Content-Type"].startswith("text/css")
     assert web.get("/static/rest_framework/css/bootstrap.min.css").status_code == 200
+
+
+# --- codes and states stay out of every log ------------------------------------------------------
+
+CODE = "authcode-" + uuid.uuid4().hex
+STATE = "state-" + uuid.uuid4().hex
+
+
+def callback(server: Server) -> str:
+    """A provider's redirect back, with a code and a state, from a page whose URL has the state."""
+    path = f"/api/oauth/callback/{uuid.uuid4()}/?code={CODE}&state={STATE}&iss=https%3A%2F%2Fidp"
+    server.get(path, headers={"Referer": f"https://idp.example/authorize?state={STATE}&x=1"})
+    return server.wait_for_line("/api/oauth/callback/", "HTTP/1.1")  # the request's line
+
+
+def test_the_access_log_has_no_code_or_state(web):
+    output = callback(web)
+    lines = [line for line in output.splitlines() if "/api/oauth/callback/" in line]
+    assert lines, output  # the request is logged...
+    assert CODE not in output and STATE not in output  # ...without the values
+    assert any("code=" in line and "state=" in line for line in lines)  # names stay, for debugging
+
+
+def test_every_way_of_starting_the_web_server_uses_the_gunicorn_config():
+    compose = (ROOT / "docker-compose.yml").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "gunicorn --config config/gunicorn.py config.wsgi:application" in procfile_command("web")
+    assert "gunicorn --config config/gunicorn.py config.wsgi:application" in compose
+    assert 'CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application"]' in (
+        dockerfile
+    )
+    # No command line overrides the config's access log.
+    assert "--access-logfile" not in compose + dockerfile + procfile_command("web")
+
+
+def test_runserver_logs_no_code_or_state(site_env, tmp_path):
+    port = free_port()
+    command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    server = start(command, {**site_env, "PYTHONUNBUFFERED": "1"}, port, tmp_path / "dev.log")
+    try:
+        output = callback(server)
+    finally:
+        stop(server)
+    assert "/api/oauth/callback/" in output
+    assert CODE not in output and STATE not in output

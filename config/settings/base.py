@@ -252,9 +252,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Query values never reach a log: an OAuth callback's URL holds the code and the state
+    # (infrastructure/log_redaction.py; gunicorn's access log: config/gunicorn.py).
+    "filters": {"redact_query_strings": {"()": "infrastructure.log_redaction.RedactQueryStrings"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_query_strings"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
+        # runserver's request lines ("GET /api/oauth/callback/…?code=… HTTP/1.1"): through the
+        # redacting handler instead of Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # At DEBUG these log tokens (`Adding token %s to request.`); keep them at WARNING.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
