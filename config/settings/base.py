@@ -4,6 +4,7 @@ The embedded default needs nothing installed: a SQLite file in DATA_DIR and a Ce
 filesystem. DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -51,6 +52,7 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    "axes",
 ]
 # Bottom to top: an app imports only from the apps listed before it (tests/test_structure.py).
 LOCAL_APPS = [
@@ -66,6 +68,12 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 AUTH_USER_MODEL = "workspaces.User"
 LOGIN_URL = "admin:login"
+# django-axes first: it refuses a locked-out sign-in before the password is checked. It needs the
+# request: every authenticate() call passes it (Django's login forms do; tests use force_login).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -76,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,6 +131,28 @@ EMAIL_BACKEND = env(
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="platform@localhost")
 
+# Brute-force protection of sign-in (django-axes, attempts in the database) ------------------------
+# After LOGIN_FAILURE_LIMIT failed sign-ins for one account from one address, that account is
+# locked for that address for LOGIN_LOCKOUT_MINUTES (a failure meanwhile starts the wait again);
+# a success resets the count. Account and address together: nobody can lock someone else out from
+# another address, and one address cannot guess one account's password. Addresses are REMOTE_ADDR
+# (django-ipware is not installed, so X-Forwarded-For is never trusted for this).
+# `python manage.py axes_reset_username EMAIL` unlocks an account at once.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Django's login forms pass the email as `username` to authenticate().
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed sign-ins for this account from your address: signing in is locked for "
+    f"{LOGIN_LOCKOUT_MINUTES} minutes. Wait, or ask an administrator to unlock the account "
+    "(python manage.py axes_reset_username EMAIL)."
+)
+
 # Django REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -132,6 +164,20 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "infrastructure.api_errors.exception_handler",
+    # Every caller has a budget of requests (workspaces/throttling.py); past it, 429 with
+    # Retry-After. A person (session or user key) and each organization key: API_THROTTLE_USER_RATE;
+    # anonymous callers, per address: API_THROTTLE_ANON_RATE. "N/second|minute|hour|day".
+    "DEFAULT_THROTTLE_CLASSES": [
+        "workspaces.throttling.CallerRateThrottle",
+        "workspaces.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("API_THROTTLE_USER_RATE", default="1200/minute"),
+        "anon": env("API_THROTTLE_ANON_RATE", default="60/minute"),
+    },
+    # How many proxies in front of the web server set X-Forwarded-For: 0 trusts only the
+    # connection's address, so a client cannot pick its own identity for the anonymous budget.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Connect platform API",
@@ -150,6 +196,19 @@ API_KEY_CUSTOM_HEADER = None
 
 # Celery -------------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# The cache holds the API throttles' counters; every web process must see the same ones: Redis
+# when there is one, else files in DATA_DIR (the embedded default).
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
@@ -273,5 +332,7 @@ LOGGING = {
         # At DEBUG urllib3 logs each request line, query string included: a token sent as a query
         # parameter would land in the log.
         "urllib3": {"level": "WARNING"},
+        # "AXES: BEGIN version …" on every start of every command; lockouts stay logged (WARNING).
+        "axes.apps": {"level": "WARNING"},
     },
 }
