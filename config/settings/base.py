@@ -27,6 +27,12 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = True
 USE_TZ = True
 
+# Where the web server listens (config/gunicorn.py reads the same variable) and the address people
+# use to reach the site, when it is not that one (behind a proxy: https://platform.example.com).
+# Printed sign-in instructions use SITE_URL, else WEB_BIND (workspaces/sign_in.py).
+WEB_BIND = env("WEB_BIND", default="127.0.0.1:8000")
+SITE_URL = env("SITE_URL", default="")
+
 # Databases: PostgreSQL through psycopg 3 when DATABASE_URL is set, else the embedded SQLite file.
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'platform.sqlite3'}")
