@@ -8,7 +8,8 @@ RUN DJANGO_SETTINGS_MODULE=config.settings.local python manage.py collectstatic 
 RUN useradd --create-home app
 USER app
 # Inside a container the web server listens on every interface; the port is published by compose.
-# The same variables and defaults as the Procfile (scripts/run) and docker-compose.yml.
+# config/gunicorn.py reads WEB_BIND and WEB_WORKERS and keeps query values out of the access log,
+# as for the Procfile (scripts/run) and docker-compose.yml.
 ENV WEB_BIND=0.0.0.0:8000 WEB_WORKERS=2
 EXPOSE 8000
-CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind \"$WEB_BIND\" --workers \"$WEB_WORKERS\" --access-logfile -"]
+CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application"]

@@ -5,13 +5,25 @@
 `fields` is present when the fault lies in named inputs. Domain exceptions are mapped here, once.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from infrastructure.encryption import EncryptionUnavailable
 from infrastructure.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+ENCRYPTION_UNAVAILABLE = (
+    "The platform cannot read or write its stored secrets: its encryption keys "
+    "(FIELD_ENCRYPTION_KEYS) are missing or do not match the stored data. This is a server "
+    "configuration problem; tell the platform's operator, who will find the details in the "
+    "server log."
+)
 
 
 def _flatten(detail, prefix=""):
@@ -39,6 +51,17 @@ def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, EncryptionUnavailable):
+        # For the operator: which key the data needs (its id, never a key or a secret).
+        logger.error(
+            "A stored secret cannot be used: %s Fix FIELD_ENCRYPTION_KEYS (newest key first, then "
+            "every older key the data still uses) and restart.",
+            exc,
+        )
+        return Response(
+            error_body(code="encryption_unavailable", message=ENCRYPTION_UNAVAILABLE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     if isinstance(exc, DomainError):
         fields = {exc.field: [exc.message]} if exc.field else None
         return Response(

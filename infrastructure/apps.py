@@ -7,3 +7,6 @@ class InfrastructureConfig(AppConfig):
 
     name = "infrastructure"
     verbose_name = "Infrastructure"
+
+    def ready(self):
+        from infrastructure import checks  # noqa: F401  (registers the system checks)

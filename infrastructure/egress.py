@@ -12,7 +12,9 @@ Guards, all of them on every session:
 - the destination address is checked at connect time, on the address actually connected to (no
   DNS-rebinding window): private, loopback, link-local, CGNAT, multicast, unspecified, NAT64,
   6to4, Teredo and metadata addresses are refused unless the host is on the organization's
-  on-prem allow-list (or the development switch is on);
+  on-prem allow-list (private networks only). The development switch EGRESS_ALLOW_INSECURE_LOCAL
+  allows plain http and loopback/private-network addresses (LOCAL_DEVELOPMENT_NETWORKS), never
+  link-local or metadata addresses;
 - token calls never follow redirects; API calls follow at most 3, same host only, so credentials
   (Authorization or a custom header or query parameter) never reach another host;
 - response bodies are capped.
@@ -277,6 +279,32 @@ def address_is_onprem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
     return address_is_public(ip) or ip.is_private or ip in ipaddress.ip_network("100.64.0.0/10")
 
 
+# What the development switch (settings.EGRESS_ALLOW_INSECURE_LOCAL) adds to the public addresses:
+# this machine and the private networks a developer's own services run on. Nothing else: link-local
+# (169.254.0.0/16, fe80::/10), cloud metadata, CGNAT, unspecified and multicast addresses stay
+# refused whatever the switch says.
+LOCAL_DEVELOPMENT_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "127.0.0.0/8",  # loopback
+        "::1/128",
+        "10.0.0.0/8",  # RFC 1918
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",  # IPv6 unique-local
+    )
+)
+
+
+def address_is_local_development(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback or a private network address (RFC 1918, unique-local), never a metadata address."""
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if any(ip in network for network in METADATA_ADDRESSES):
+        return False
+    return any(ip in network for network in LOCAL_DEVELOPMENT_NETWORKS)
+
+
 @dataclass(frozen=True)
 class EgressPolicy:
     """What one organization's outbound traffic may reach."""
@@ -293,10 +321,10 @@ class EgressPolicy:
         )
 
     def address_allowed(self, hostname: str, ip) -> bool:
-        if self.allow_insecure_local:
+        if hostname.lower() in self.allowed_hosts and address_is_onprem(ip):
             return True
-        if hostname.lower() in self.allowed_hosts:
-            return address_is_onprem(ip)
+        if self.allow_insecure_local and address_is_local_development(ip):
+            return True
         return address_is_public(ip)
 
     def check_url(self, url: str) -> None:
@@ -321,11 +349,12 @@ class EgressPolicy:
             addresses = resolve_host(hostname, port)
         except socket.gaierror as error:
             raise requests.ConnectionError(f"Cannot resolve {hostname}: {error}") from None
-        refused = [ip for ip in addresses if not self.address_allowed(hostname, ip)]
-        if refused:
+        if not all(self.address_allowed(hostname, ip) for ip in addresses):
+            # Never say what the name resolves to: that would map internal names for a tenant.
             raise EgressRefused(
-                f"{hostname} resolves to a non-public address ({refused[0]}); if it is an "
-                "on-prem system on a private network, ask an organization owner to allow-list it."
+                f"{hostname} is not a public host, so the platform does not call it; if it is "
+                "an on-prem system on a private network, ask an organization owner to "
+                "allow-list it."
             )
         first = addresses[0]
         return f"[{first}]" if first.version == 6 else str(first)

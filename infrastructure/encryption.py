@@ -4,7 +4,9 @@
   signing key does not re-key the data.
 - Ciphertext is stored as `v1:<key id>:<fernet token>`: operators can see which rows still use an
   old key, and `rotate_encryption_keys` re-encrypts them under the newest one.
-- A missing or wrong key raises; ciphertext is never handed back as if it were the value.
+- A missing or wrong key raises (EncryptionUnavailable); ciphertext is never handed back as if it
+  were the value. A system check (infrastructure/checks.py) refuses to start without valid keys,
+  and the API answers a key that does not match the data with a clear 503 (api_errors.py).
 - A model field holds a `Sealed` value: its repr is `<sealed secret>`, so it cannot leak through a
   serializer, a log line or an exception by accident. Only `reveal()` returns the plaintext, and
   only the credentials code calls it (tests/test_structure.py lists where).
@@ -12,6 +14,7 @@
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -22,26 +25,64 @@ from django.db import models
 ENVELOPE_VERSION = "v1"
 
 
-class DecryptionError(Exception):
+class EncryptionUnavailable(Exception):
+    """The configured keys cannot serve the stored secrets: a server configuration problem that
+    only an operator can fix (FIELD_ENCRYPTION_KEYS). The message never holds a key or a secret."""
+
+
+class DecryptionError(EncryptionUnavailable):
     """The ciphertext cannot be decrypted with the configured keys."""
+
+
+class EncryptionKeysInvalid(EncryptionUnavailable, ImproperlyConfigured):
+    """FIELD_ENCRYPTION_KEYS is empty or holds something that is not a Fernet key."""
+
+
+# A Fernet key: 32 bytes in URL-safe base64, 44 characters ending in "=" (Fernet.generate_key()).
+# Checked strictly: Python's base64 decoder silently skips characters outside the alphabet.
+FERNET_KEY = re.compile(r"[A-Za-z0-9_-]{43}=")
+HOW_TO_MAKE_A_KEY = (
+    'Make one with: python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"'
+)
 
 
 def key_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
+def keys_problems(keys) -> list[str]:
+    """What is wrong with a FIELD_ENCRYPTION_KEYS value, one sentence per problem (empty when it
+    is usable). Keys are named by position, never shown."""
+    keys = list(keys or [])
+    if not keys:
+        return [
+            "FIELD_ENCRYPTION_KEYS is empty: secrets cannot be encrypted or read. Set it to one "
+            "or more Fernet keys, comma-separated, newest first."
+        ]
+    problems = []
+    for position, key in enumerate(keys, start=1):
+        valid = isinstance(key, str) and FERNET_KEY.fullmatch(key) is not None
+        if valid:
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                valid = False
+        if not valid:
+            length = len(key) if isinstance(key, str) else 0
+            problems.append(
+                f"FIELD_ENCRYPTION_KEYS: key {position} of {len(keys)} is not a Fernet key (44 "
+                f"characters of URL-safe base64 ending in '='; this one has {length} characters)."
+            )
+    return problems
+
+
 @lru_cache(maxsize=8)
 def _keyring(keys: tuple[str, ...]) -> tuple[str, dict[str, Fernet]]:
-    if not keys:
-        raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEYS is empty: set it to one or more Fernet keys (newest first)."
-        )
-    try:
-        ring = {key_id(k): Fernet(k.encode()) for k in keys}
-    except ValueError as error:
-        raise ImproperlyConfigured(
-            f"FIELD_ENCRYPTION_KEYS holds an invalid Fernet key: {error}"
-        ) from None
+    problems = keys_problems(keys)
+    if problems:
+        raise EncryptionKeysInvalid(" ".join(problems))
+    ring = {key_id(k): Fernet(k.encode()) for k in keys}
     return key_id(keys[0]), ring
 
 

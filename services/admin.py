@@ -102,6 +102,8 @@ def _definition(cleaned_data: dict) -> dict:
 def _formfield(db_field, **kwargs):
     if isinstance(db_field, models.URLField):
         kwargs["assume_scheme"] = "https"
+    if db_field.name == "scope_separator":
+        kwargs["strip"] = False  # " " is the usual separator, not blank to strip
     return db_field.formfield(**kwargs)
 
 
@@ -220,6 +222,8 @@ class ServiceAdmin(DomainFormAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.URLField):
             kwargs["assume_scheme"] = "https"
+        if db_field.name == "scope_separator":
+            kwargs["strip"] = False  # " " is the usual separator, not blank to strip
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @staticmethod

@@ -75,6 +75,8 @@ class ServiceDefinitionSerializer(serializers.ModelSerializer):
             "slug": {"required": False, "allow_blank": True, "validators": []},
             "name": {"required": False},
             "auth_scheme": {"required": False},
+            # What is saved is what was sent: " " is the usual separator, not blank to strip.
+            "scope_separator": {"trim_whitespace": False},
         }
 
     def definition(self) -> dict:
@@ -105,6 +107,13 @@ class ServiceSerializer(serializers.ModelSerializer):
     suspected_evidence = serializers.SerializerMethodField(
         help_text="Why the service is suspected of test status: your organization's auths that "
         "died early, and how many died in all."
+    )
+    expired_status_codes = serializers.ListField(
+        source="effective_expired_status_codes",
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="The status codes that mean the access token has expired (a refresh and one "
+        "replay follow): the codes set on the service, or [401] when none are set.",
     )
 
     class Meta:

@@ -166,13 +166,13 @@ def host_check(*, field: str, host: str, policy: EgressPolicy) -> None:
     if not checked:
         return
     name = host.lower() if host.lower() in policy.allowed_hosts else checked
-    refused = [ip for ip in host_addresses(checked) if not policy.address_allowed(name, ip)]
-    if refused:
+    if not all(policy.address_allowed(name, ip) for ip in host_addresses(checked)):
+        # Never say what the name resolves to: that would map internal names for a tenant.
         _fail(
             field,
-            f"the host '{checked}' is a private, loopback, link-local or metadata address "
-            f"({refused[0]}), which the platform does not call. If it is a system on your own "
-            "network, ask the organization owner to add it to the on-prem allowed hosts.",
+            f"the host '{checked}' is not public: the platform does not call private, loopback, "
+            "link-local or metadata addresses. If it is a system on your own network, ask the "
+            "organization owner to add it to the on-prem allowed hosts.",
         )
 
 

@@ -97,3 +97,41 @@ def test_worker_receives_a_beat_scheduled_task_through_the_filesystem_broker(tmp
         for process in (beat, worker):
             process.wait(timeout=30)
     assert any("workspaces.tasks.heartbeat" in line and "received" in line.lower() for line in seen)
+
+
+def test_management_commands_read_data_local_env_and_the_environment_wins(tmp_path):
+    """scripts/run writes the keys to DATA_DIR/local.env and loads it for its own processes; a
+    command run by hand (`python manage.py create_organization …`) must find them there too, and
+    a variable set in the environment must win over the file."""
+    env = embedded_env(tmp_path)
+    key = env.pop("FIELD_ENCRYPTION_KEYS")
+    env.pop("DJANGO_SECRET_KEY", None)
+    env.pop("WEB_BIND", None)
+    env.pop("SITE_URL", None)
+    (tmp_path / "local.env").write_text(
+        f"DJANGO_SECRET_KEY=from-the-file-{'x' * 40}\nFIELD_ENCRYPTION_KEYS={key}\n"
+        "WEB_BIND=127.0.0.1:8765\n"
+    )
+
+    def manage(*args, **extra):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    migrated = manage("migrate", "--noinput")  # runs the system checks: the key must be found
+    assert migrated.returncode == 0, migrated.stderr
+    created = manage("create_organization", "Acme", "--owner-email", "owner@acme.example")
+    assert created.returncode == 0, created.stderr
+    assert "Sign in at http://127.0.0.1:8765/admin/ as owner@acme.example" in created.stdout
+    # The environment wins over the file.
+    again = manage(
+        "create_organization", "Beta", "--owner-email", "owner@beta.example",
+        WEB_BIND="127.0.0.1:9911",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "http://127.0.0.1:9911/admin/" in again.stdout

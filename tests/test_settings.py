@@ -45,3 +45,17 @@ def test_production_refuses_to_start_without_a_secret(missing):
     result = manage("check", env=env)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+@pytest.mark.parametrize("keys", ["", "not-a-fernet-key", ","])
+def test_production_deploy_check_fails_without_a_valid_encryption_key(keys):
+    """FIELD_ENCRYPTION_KEYS="" passed `check --deploy`, and then every secret operation failed."""
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": keys},
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr

@@ -15,6 +15,7 @@ from workspaces.models import (
     Workspace,
     WorkspaceKind,
 )
+from workspaces.sign_in import person_get_or_create
 
 
 @transaction.atomic
@@ -34,6 +35,17 @@ def organization_create(
         _embedded_workspace_ensure(organization)
     membership_create(organization=organization, user=owner, role=OrgRole.OWNER)
     return organization
+
+
+@transaction.atomic
+def organization_create_with_owner(
+    *, name: str, owner_email: str, edition: str = Edition.PLATFORM, slug: str = ""
+) -> tuple[Organization, User, str | None]:
+    """organization_create for an owner named by email, created when missing (with a generated
+    password, returned once). A refused organization creates no user."""
+    owner, password = person_get_or_create(email=owner_email)
+    organization = organization_create(name=name, slug=slug, edition=edition, owner=owner)
+    return organization, owner, password
 
 
 def _embedded_workspace_ensure(organization: Organization) -> None:

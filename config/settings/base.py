@@ -4,6 +4,7 @@ The embedded default needs nothing installed: a SQLite file in DATA_DIR and a Ce
 filesystem. DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -16,6 +17,7 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
 
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data")))
 
+# Off everywhere unless asked: a debug page shows settings and a 500's frame locals (credentials).
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Error pages and reports hide the credential code's local variables even with DEBUG on.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "infrastructure.error_reports.AlwaysSafeExceptionReporterFilter"
@@ -26,6 +28,12 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
 USE_TZ = True
+
+# Where the web server listens (config/gunicorn.py reads the same variable) and the address people
+# use to reach the site, when it is not that one (behind a proxy: https://platform.example.com).
+# Printed sign-in instructions use SITE_URL, else WEB_BIND (workspaces/sign_in.py).
+WEB_BIND = env("WEB_BIND", default="127.0.0.1:8000")
+SITE_URL = env("SITE_URL", default="")
 
 # Databases: PostgreSQL through psycopg 3 when DATABASE_URL is set, else the embedded SQLite file.
 DATABASES = {
@@ -52,6 +60,7 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    "axes",
 ]
 # Bottom to top: an app imports only from the apps listed before it (tests/test_structure.py).
 LOCAL_APPS = [
@@ -67,6 +76,12 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 AUTH_USER_MODEL = "workspaces.User"
 LOGIN_URL = "admin:login"
+# django-axes first: it refuses a locked-out sign-in before the password is checked. It needs the
+# request: every authenticate() call passes it (Django's login forms do; tests use force_login).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -77,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,6 +139,28 @@ EMAIL_BACKEND = env(
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="platform@localhost")
 
+# Brute-force protection of sign-in (django-axes, attempts in the database) ------------------------
+# After LOGIN_FAILURE_LIMIT failed sign-ins for one account from one address, that account is
+# locked for that address for LOGIN_LOCKOUT_MINUTES (a failure meanwhile starts the wait again);
+# a success resets the count. Account and address together: nobody can lock someone else out from
+# another address, and one address cannot guess one account's password. Addresses are REMOTE_ADDR
+# (django-ipware is not installed, so X-Forwarded-For is never trusted for this).
+# `python manage.py axes_reset_username EMAIL` unlocks an account at once.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Django's login forms pass the email as `username` to authenticate().
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed sign-ins for this account from your address: signing in is locked for "
+    f"{LOGIN_LOCKOUT_MINUTES} minutes. Wait, or ask an administrator to unlock the account "
+    "(python manage.py axes_reset_username EMAIL)."
+)
+
 # Django REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -133,6 +172,20 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "infrastructure.api_errors.exception_handler",
+    # Every caller has a budget of requests (workspaces/throttling.py); past it, 429 with
+    # Retry-After. A person (session or user key) and each organization key: API_THROTTLE_USER_RATE;
+    # anonymous callers, per address: API_THROTTLE_ANON_RATE. "N/second|minute|hour|day".
+    "DEFAULT_THROTTLE_CLASSES": [
+        "workspaces.throttling.CallerRateThrottle",
+        "workspaces.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("API_THROTTLE_USER_RATE", default="1200/minute"),
+        "anon": env("API_THROTTLE_ANON_RATE", default="60/minute"),
+    },
+    # How many proxies in front of the web server set X-Forwarded-For: 0 trusts only the
+    # connection's address, so a client cannot pick its own identity for the anonymous budget.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Connect platform API",
@@ -151,6 +204,19 @@ API_KEY_CUSTOM_HEADER = None
 
 # Celery -------------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# The cache holds the API throttles' counters; every web process must see the same ones: Redis
+# when there is one, else files in DATA_DIR (the embedded default).
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
@@ -241,7 +307,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # Outbound HTTP: plain http and loopback/private hosts are refused unless this development switch is
-# on. Never enable it in production.
+# on. It allows plain http, loopback (127.0.0.0/8, ::1) and private networks (10/8, 172.16/12,
+# 192.168/16, fc00::/7); link-local and cloud metadata addresses stay refused
+# (infrastructure/egress.py: address_is_local_development). Never enable it in production.
 EGRESS_ALLOW_INSECURE_LOCAL = env.bool("EGRESS_ALLOW_INSECURE_LOCAL", default=False)
 # How host names are resolved for the egress guards: the system resolver; the tests answer from a
 # table (tests/resolver.py) so that no test waits on DNS.
@@ -251,14 +319,28 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Query values never reach a log: an OAuth callback's URL holds the code and the state
+    # (infrastructure/log_redaction.py; gunicorn's access log: config/gunicorn.py).
+    "filters": {"redact_query_strings": {"()": "infrastructure.log_redaction.RedactQueryStrings"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_query_strings"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
+        # runserver's request lines ("GET /api/oauth/callback/…?code=… HTTP/1.1"): through the
+        # redacting handler instead of Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # At DEBUG these log tokens (`Adding token %s to request.`); keep them at WARNING.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
         # At DEBUG urllib3 logs each request line, query string included: a token sent as a query
         # parameter would land in the log.
         "urllib3": {"level": "WARNING"},
+        # "AXES: BEGIN version …" on every start of every command; lockouts stay logged (WARNING).
+        "axes.apps": {"level": "WARNING"},
     },
 }

@@ -15,6 +15,13 @@ if _xdist_worker.startswith("gw"):
     REDIS_URL = f"{_base}/{int(_db or 15) - int(_xdist_worker[2:])}"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Throttle counters per test process, never in the Redis database the worker tests flush. Rates so
+# high the suite never meets them; tests/workspaces/test_throttling.py sets low ones.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"user": "100000/minute", "anon": "100000/minute"},
+}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS",

@@ -1,6 +1,7 @@
 """Outbound requests to internal addresses are refused before any socket opens (the development
 switch EGRESS_ALLOW_INSECURE_LOCAL stays off here), through the HTTP client and the token calls."""
 
+import ipaddress
 import socket
 
 import pytest
@@ -197,3 +198,137 @@ def test_a_prepared_request_sent_directly_is_guarded_too(settings):
     prepared = session.prepare_request(requests.Request("GET", "http://api.public.example/"))
     with pytest.raises(EgressRefused):
         session.send(prepared)
+
+
+def test_a_refusal_says_the_host_is_not_public_not_where_it_points(no_sockets, hosts):
+    """A refusal must not tell a tenant what an internal name resolves to."""
+    hosts({"vm.internal.example": ["10.0.0.7"]})
+    session = http_session(policy=EgressPolicy(allow_insecure_local=False))
+    with pytest.raises(EgressRefused) as refused:
+        session.get("https://vm.internal.example/")
+    assert "vm.internal.example is not a public host" in str(refused.value)
+    assert "10.0.0.7" not in str(refused.value)
+    assert no_sockets == []
+
+
+@pytest.mark.django_db
+def test_the_http_client_refusal_does_not_say_where_an_internal_name_points(
+    tenant, no_sockets, hosts
+):
+    hosts({"vm.internal.example": ["10.0.0.7"]})
+    service = custom_service(tenant, base_url="https://vm.internal.example/")
+    auth = Authentication.objects.create(
+        organization=tenant.organization,
+        workspace=service.workspace,
+        service=service,
+        name="k",
+        api_key="secret-key-123",
+    )
+    with pytest.raises(RuleViolation) as refused:
+        http_request(authentication=auth, method="GET", path_or_url="/")
+    assert "vm.internal.example is not a public host" in refused.value.message
+    assert "10.0.0.7" not in refused.value.message
+
+
+# --- the development switch: plain http and loopback/private hosts, never link-local or metadata --
+
+DEVELOPMENT_ALLOWED = [
+    "127.0.0.1",
+    "127.8.9.10",
+    "::1",
+    "::ffff:127.0.0.1",
+    "10.0.0.1",
+    "172.16.5.4",
+    "192.168.1.1",
+    "fd12:3456::1",
+]
+ALWAYS_REFUSED = [
+    "169.254.169.254",  # AWS, GCP, Azure metadata
+    "169.254.170.2",  # ECS task metadata
+    "169.254.1.1",  # any link-local address
+    "100.100.100.200",  # Alibaba metadata
+    "fd00:ec2::254",  # AWS IPv6 metadata
+    "fe80::1",
+    "::ffff:169.254.169.254",
+    "64:ff9b::a9fe:a9fe",  # NAT64 form of 169.254.169.254
+    "2002:a9fe:a9fe::",  # 6to4 form of 169.254.169.254
+    "0.0.0.0",
+    "::",
+    "224.0.0.1",
+]
+
+
+@pytest.mark.parametrize("address", DEVELOPMENT_ALLOWED)
+def test_the_development_switch_allows_loopback_and_private_addresses(address):
+    policy = EgressPolicy(allow_insecure_local=True)
+    assert policy.address_allowed("dev.example", ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ALWAYS_REFUSED)
+def test_the_development_switch_never_allows_link_local_or_metadata(address):
+    for policy in (
+        EgressPolicy(allow_insecure_local=True),
+        EgressPolicy(allow_insecure_local=True, allowed_hosts=frozenset({"dev.example"})),
+    ):
+        assert not policy.address_allowed("dev.example", ipaddress.ip_address(address))
+
+
+def test_the_development_switch_does_not_open_cgnat():
+    policy = EgressPolicy(allow_insecure_local=True)
+    assert not policy.address_allowed("dev.example", ipaddress.ip_address("100.64.0.1"))
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/"]
+)
+def test_an_egress_session_with_the_development_switch_refuses_metadata(no_sockets, url):
+    session = http_session(policy=EgressPolicy(allow_insecure_local=True))
+    with pytest.raises(EgressRefused):
+        session.get(url)
+    assert no_sockets == []
+
+
+def test_an_egress_session_with_the_development_switch_reaches_loopback(no_sockets):
+    session = http_session(policy=EgressPolicy(allow_insecure_local=True))
+    with pytest.raises(AssertionError):  # the connection attempt, caught by the fixture
+        session.get("http://127.0.0.1:9/")
+    assert no_sockets and no_sockets[0][0] == "127.0.0.1"
+
+
+@pytest.mark.django_db
+def test_with_the_development_switch_a_metadata_service_is_neither_saved_nor_called(
+    tenant, api, no_sockets, settings
+):
+    """The report: a service with base URL http://169.254.169.254/latest was created and called."""
+    settings.EGRESS_ALLOW_INSECURE_LOCAL = True
+    client = api.as_user(tenant.owner)
+    organization = tenant.organization.slug
+    created = client.post(
+        f"/api/organizations/{organization}/custom-services/",
+        {
+            "name": "Metadata",
+            "auth_scheme": "token",
+            "base_url": "http://169.254.169.254/latest",
+            "credential_header_name": "X-Api-Key",
+        },
+        format="json",
+    )
+    assert created.status_code == 400, created.content
+    assert list(created.json()["error"]["fields"]) == ["base_url"]
+    # One saved before this check existed is still not called.
+    service = custom_service(tenant, base_url="http://169.254.169.254/latest")
+    auth = Authentication.objects.create(
+        organization=tenant.organization,
+        workspace=service.workspace,
+        service=service,
+        name="k",
+        api_key="secret-key-123",
+    )
+    called = client.post(
+        f"/api/organizations/{organization}/authentications/{auth.pk}/request/",
+        {"path": "/meta-data/iam/security-credentials/"},
+        format="json",
+    )
+    assert called.status_code == 400, called.content
+    assert "is not a public host" in called.json()["error"]["message"]
+    assert no_sockets == []

@@ -191,4 +191,4 @@ def test_delivery_to_a_private_address_is_refused_by_egress(tenant, settings):
     delivery = WebhookDelivery.objects.get(event=event)
     assert webhook_delivery_attempt(delivery_id=delivery.pk) == "retry"
     delivery.refresh_from_db()
-    assert "non-public address" in delivery.last_error
+    assert "127.0.0.1 is not a public host" in delivery.last_error

@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from auths.models import Authentication
 from infrastructure.encryption import (
     DecryptionError,
     Sealed,
@@ -21,7 +22,8 @@ from infrastructure.encryption import (
 )
 from infrastructure.management.commands.rotate_encryption_keys import encrypted_fields
 from services.models import Service
-from tests.services.builders import make_custom_service
+from tests.connections.helpers import custom_service
+from tests.services.builders import make_custom_service, oauth2_definition
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
@@ -224,3 +226,48 @@ def test_model_forms_never_offer_an_encrypted_field():
 
     form_class = modelform_factory(Service, fields=["name", "client_secret"])
     assert "client_secret" not in form_class.base_fields
+
+
+# --- a wrong key at runtime: a clear operator error, not a bare 500 ------------------------------
+
+
+@pytest.mark.django_db
+def test_a_key_that_does_not_match_the_data_answers_a_clear_error_through_the_api(
+    old_key, tenant, api, caplog
+):
+    service = custom_service(tenant, base_url="https://api.example.com")
+    auth = Authentication.objects.create(
+        organization=tenant.organization,
+        workspace=service.workspace,
+        service=service,
+        name="k",
+        api_key=PLAINTEXT,
+    )
+    old_key.FIELD_ENCRYPTION_KEYS = [NEW_KEY]  # the operator deployed another key
+    response = api.as_user(tenant.owner).post(
+        f"/api/organizations/{tenant.organization.slug}/authentications/{auth.pk}/request/",
+        {"path": "/v1/me"},
+        format="json",
+    )
+    assert response.status_code == 503, response.content
+    error = response.json()["error"]
+    assert error["code"] == "encryption_unavailable"
+    assert "FIELD_ENCRYPTION_KEYS" in error["message"] and "operator" in error["message"]
+    assert PLAINTEXT not in response.content.decode()
+    # The operator's log line names the key the data needs.
+    logged = [r.getMessage() for r in caplog.records if r.name == "infrastructure.api_errors"]
+    assert any(key_id(OLD_KEY) in line for line in logged)
+    assert not any(PLAINTEXT in line for line in logged)
+
+
+@pytest.mark.django_db
+def test_no_key_at_runtime_answers_a_clear_error_through_the_api(old_key, tenant, api):
+    old_key.FIELD_ENCRYPTION_KEYS = []
+    response = api.as_user(tenant.contributor).post(
+        f"/api/organizations/{tenant.organization.slug}/custom-services/",
+        {**oauth2_definition(), "client_secret": PLAINTEXT},
+        format="json",
+    )
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "encryption_unavailable"
+    assert "FIELD_ENCRYPTION_KEYS" in response.json()["error"]["message"]

@@ -194,3 +194,12 @@ def test_superuser_connector_save_is_validated(client, django_user_model):
     saved = client.post(url, {**data, "description": "Corrected"})
     assert saved.status_code == 302, saved.content.decode()[:2000]
     assert Service.objects.get(pk=zendesk.pk).description == "Corrected"
+
+
+def test_admin_keeps_a_space_scope_separator(owner_client, tenant):
+    """Django's form CharField strips whitespace by default: a space separator became ""."""
+    response = owner_client.post(
+        reverse("admin:services_service_add"), form_data(tenant.organization)
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Service.objects.get(name="Admin CRM").scope_separator == " "

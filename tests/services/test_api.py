@@ -413,3 +413,55 @@ def test_organization_api_key_cannot_create_custom_services(embedded_tenant, api
     )
     assert response.status_code == 403
     assert "organization owner" in response.json()["error"]["message"]
+
+
+# --- what is saved is what was sent; defaults are shown as they apply ----------------------------
+
+
+@pytest.mark.parametrize("separator", [" ", ",", "+", "%20"])
+def test_scope_separator_is_saved_and_shown_as_sent(tenant, api, separator):
+    """DRF's CharField strips whitespace by default: a space separator became ""."""
+    client = api.as_user(tenant.contributor)
+    created = client.post(
+        url("custom-service-list", tenant),
+        oauth2_definition(scope_separator=separator),
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["scope_separator"] == separator
+    assert Service.objects.get(pk=created.json()["id"]).scope_separator == separator
+    detail = url("custom-service-detail", tenant, pk=created.json()["id"])
+    assert client.get(detail).json()["scope_separator"] == separator
+
+
+def test_scope_separator_changed_back_to_a_space_is_a_space(tenant, api, service):
+    client = api.as_user(tenant.contributor)
+    detail = url("custom-service-detail", tenant, pk=service.pk)
+    assert client.patch(detail, {"scope_separator": ","}, format="json").status_code == 200
+    changed = client.patch(detail, {"scope_separator": " "}, format="json")
+    assert changed.status_code == 200 and changed.json()["scope_separator"] == " "
+    assert Service.objects.get(pk=service.pk).scope_separator == " "
+
+
+def test_expired_status_codes_show_the_default_that_applies(tenant, api):
+    """Nothing sent: 401 is what refreshes, so the API says [401], not []."""
+    client = api.as_user(tenant.contributor)
+    created = client.post(url("custom-service-list", tenant), token_definition(), format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["expired_status_codes"] == [401]
+    detail = url("custom-service-detail", tenant, pk=created.json()["id"])
+    assert client.get(detail).json()["expired_status_codes"] == [401]
+
+
+def test_expired_status_codes_sent_are_shown_as_sent(tenant, api):
+    client = api.as_user(tenant.contributor)
+    created = client.post(
+        url("custom-service-list", tenant),
+        token_definition(expired_status_codes=[401, 419]),
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["expired_status_codes"] == [401, 419]
+    detail = url("custom-service-detail", tenant, pk=created.json()["id"])
+    cleared = client.patch(detail, {"expired_status_codes": []}, format="json")
+    assert cleared.status_code == 200 and cleared.json()["expired_status_codes"] == [401]

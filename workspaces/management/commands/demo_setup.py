@@ -1,9 +1,8 @@
-import secrets
-
 from django.core.management.base import BaseCommand
 
 from workspaces.models import Edition, User
-from workspaces.organizations import organization_create
+from workspaces.organizations import organization_create_with_owner
+from workspaces.sign_in import sign_in_url, site_address
 
 DEMO_EMAIL = "owner@demo.example"
 
@@ -17,13 +16,15 @@ class Command(BaseCommand):
         if User.objects.exists():
             self.stdout.write("Users exist already: no demo organization created.")
             return
-        password = secrets.token_urlsafe(12)
-        owner = User.objects.create_user(email=DEMO_EMAIL, password=password, name="Demo owner")
-        organization_create(name="Demo", slug="demo", edition=Edition.BOTH, owner=owner)
+        _, owner, password = organization_create_with_owner(
+            name="Demo", slug="demo", edition=Edition.BOTH, owner_email=DEMO_EMAIL
+        )
+        owner.name = "Demo owner"
+        owner.save(update_fields=["name"])
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo organization 'demo' created.\n"
-                f"  Log in at http://127.0.0.1:8000/admin/ as {DEMO_EMAIL} with password {password}\n"
-                "  API docs: http://127.0.0.1:8000/api/docs/"
+                f"  Log in at {sign_in_url()} as {DEMO_EMAIL} with password {password}\n"
+                f"  API docs: {site_address()}/api/docs/"
             )
         )

@@ -1,0 +1,44 @@
+"""Query strings out of logs. An OAuth callback's URL carries the authorization code and the state
+(`/api/oauth/callback/…?code=…&state=…`), and a client may put a token in any query string; an
+access log line is read by far more people than the credentials are meant for. Every query value
+in a log line becomes `[redacted]`; the names stay, so a line still says what was asked.
+
+Used by gunicorn's access and error logs (config/gunicorn.py) and by the handlers of Django's
+logging (config/settings/base.py: LOGGING), which carry runserver's request lines.
+"""
+
+import logging
+import re
+
+REDACTED = "[redacted]"
+# A query string: from "?" to the end of the URL (whitespace, a quote or a fragment).
+QUERY_STRING = re.compile(r"\?([^\s\"'#<>]+)")
+
+
+def _redact_query(match: re.Match) -> str:
+    pairs = []
+    for pair in match.group(1).split("&"):
+        name, has_value, _ = pair.partition("=")
+        # A bare `?abc` may be a value on its own (a token): redact it whole.
+        pairs.append(f"{name}={REDACTED}" if has_value else (REDACTED if pair else ""))
+    return "?" + "&".join(pairs)
+
+
+def redact_query_strings(text: str) -> str:
+    """`text` with the value of every query parameter of every URL in it replaced."""
+    if "?" not in text:
+        return text
+    return QUERY_STRING.sub(_redact_query, text)
+
+
+class RedactQueryStrings(logging.Filter):
+    """Redacts query values in the formatted message of every record it sees (attach it to a
+    handler or a logger). The record is changed in place, for every handler after this one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_query_strings(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True
