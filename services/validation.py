@@ -28,6 +28,7 @@ from django.conf import settings
 
 from infrastructure.egress import EgressPolicy, resolve_host
 from infrastructure.errors import RuleViolation
+from infrastructure.user_patterns import PatternError, pattern_compile
 from services.models import (
     AuthScheme,
     ClientAuthMethod,
@@ -241,9 +242,13 @@ def _check_parameters(parameters) -> dict[str, dict]:
         pattern = parameter.get("pattern")
         if pattern:
             try:
-                re.compile(pattern)
-            except (re.error, TypeError) as error:
-                _fail(f"{where}.pattern", f"not a valid regular expression ({error}).")
+                pattern_compile(pattern)
+            except PatternError as error:
+                _fail(
+                    f"{where}.pattern",
+                    f"not a regular expression the platform can run: {error}. Patterns use RE2 "
+                    "syntax, which runs in linear time (https://github.com/google/re2/wiki/Syntax).",
+                )
         if parameter.get("secret") and parameter.get("default") not in (None, ""):
             _fail(
                 f"{where}.default",

@@ -430,3 +430,29 @@ def test_a_lifetime_no_datetime_can_hold_is_no_500_on_create(tenant, server, api
     )
     assert response.status_code == 201, response.content
     assert response.json()["access_token_expires_at"].startswith("20")  # clamped: ten years
+
+
+@pytest.mark.timeout(60)  # a backtracking engine would not finish: fail instead of hanging
+def test_a_catastrophic_parameter_pattern_is_answered_at_once(tenant, api):
+    service = custom_service(
+        tenant, parameters=[{"name": "account", "title": "Account", "pattern": "(a+)+$"}]
+    )
+    refused = create_token(
+        api, tenant, tenant.contributor, service, parameters={"account": "a" * 64 + "!"}
+    )
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["fields"]) == ["parameters.account"]
+    accepted = create_token(
+        api, tenant, tenant.contributor, service, parameters={"account": "a" * 64}
+    )
+    assert accepted.status_code == 201, accepted.content
+
+
+def test_a_parameter_value_over_the_length_cap_is_refused(tenant, api):
+    service = custom_service(tenant, parameters=[{"name": "shop"}])
+    response = create_token(
+        api, tenant, tenant.contributor, service, parameters={"shop": "s" * 2001}
+    )
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["parameters.shop"]
+    assert "at most 2,000 characters" in response.json()["error"]["message"]

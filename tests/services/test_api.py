@@ -398,3 +398,28 @@ def test_organization_api_key_cannot_create_custom_services(embedded_tenant, api
     )
     assert response.status_code == 403
     assert "organization owner" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hint"),
+    [
+        (r"([a-z])\1", "backreference"),
+        (r"(?=[a-z])[a-z0-9]+", "lookaround"),
+        (r"[a-z]++", "possessive"),
+    ],
+)
+def test_a_pattern_the_linear_engine_cannot_run_is_refused_naming_its_field(
+    tenant, api, pattern, hint
+):
+    definition = oauth2_definition(
+        parameters=[{"name": "subdomain", "required": True, "pattern": pattern}]
+    )
+    response = api.as_user(tenant.contributor).post(
+        url("custom-service-list", tenant), {**definition, "client_secret": SECRET}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["parameters[0].pattern"]
+    assert hint in error["message"]
+    assert not Service.objects.filter(source=ServiceSource.CUSTOM).exists()
+
