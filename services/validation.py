@@ -38,7 +38,9 @@ from services.models import (
 )
 from services.notices import discouraged_scheme_warning
 
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# `{{` anything but braces `}}`, stripped afterwards. (Not `\{\{\s*([^{}]*?)\s*\}\}`: on an unclosed
+# `{{` followed by spaces the lazy group and the two \s* try every split, cubic in the length.)
+PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 PARAMETER_TYPES = ("string", "number", "boolean", "url")
 PARAMETER_KEYS = {

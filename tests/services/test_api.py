@@ -423,3 +423,12 @@ def test_a_pattern_the_linear_engine_cannot_run_is_refused_naming_its_field(
     assert hint in error["message"]
     assert not Service.objects.filter(source=ServiceSource.CUSTOM).exists()
 
+
+@pytest.mark.timeout(60)  # the old placeholder scan took cubic time here: fail instead of hanging
+def test_an_unclosed_placeholder_in_a_long_value_is_scanned_at_once(tenant, api):
+    definition = oauth2_definition(authorize_params={"audience": "{{" + " " * 20_000})
+    response = api.as_user(tenant.contributor).post(
+        url("custom-service-list", tenant), {**definition, "client_secret": SECRET}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["authorize_params"]["audience"].startswith("{{")
