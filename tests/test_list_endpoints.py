@@ -1,6 +1,7 @@
 """Every list endpoint refuses query input PostgreSQL cannot take, cleanly: a limit or offset past
-what the database counts in (bigint). The endpoints are discovered from the URL configuration, so
-a new list endpoint is covered the day it is added."""
+what the database counts in (bigint), and NUL characters (PostgreSQL text never holds one) in any
+query parameter. The endpoints are discovered from the URL configuration, so a new list endpoint
+is covered the day it is added."""
 
 import pytest
 from django.urls import get_resolver, reverse
@@ -14,6 +15,8 @@ from workspaces.models import OrganizationAPIKey
 pytestmark = pytest.mark.django_db
 
 HUGE = "99999999999999999999"  # past bigint
+# Parameters the list endpoints filter on, and two they ignore: every one is refused with a NUL.
+PARAMETERS = ("search", "kind", "source", "limit", "offset", "anything")
 
 
 def list_endpoint_names() -> list[str]:
@@ -68,11 +71,28 @@ def test_a_huge_offset_is_refused_naming_it(name, tenant, client):
     assert f"{MAX_OFFSET:,}" in error["message"]
 
 
+@pytest.mark.parametrize("name", LIST_ENDPOINTS)
+@pytest.mark.parametrize("parameter", PARAMETERS)
+def test_a_nul_character_in_a_query_parameter_is_refused_naming_it(name, parameter, tenant, client):
+    response = client.get(list_url(name, tenant), {parameter: "a\x00b"})
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["fields"] == {parameter: [error["message"]]}
+    assert parameter in error["message"] and "NUL" in error["message"]
+
+
 def test_an_organization_api_key_gets_the_same_answers(tenant, api):
     _, key = OrganizationAPIKey.objects.create_key(name="k", organization=tenant.organization)
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     url = list_url("auth-event-list", tenant)
+    assert api.get(url, {"kind": "\x00"}).status_code == 400
     assert api.get(url, {"limit": HUGE}).status_code == 200
+
+
+def test_a_nul_character_in_the_path_is_refused(tenant, client):
+    response = client.delete("/api/me/api-keys/a%00b/")
+    assert response.status_code == 400, response.content
+    assert "NUL" in response.json()["error"]["message"]
 
 
 def test_limits_within_bounds_still_page(tenant, client):
@@ -80,6 +100,19 @@ def test_limits_within_bounds_still_page(tenant, client):
     first = client.get(url, {"limit": 2, "offset": 1}).json()
     assert len(first["results"]) == 2 and first["count"] > 3
     assert "offset=3" in first["next"]
+
+
+def test_a_nul_character_in_an_api_key_is_refused(tenant, api):
+    api.credentials(HTTP_AUTHORIZATION="Api-Key abc\x00.def")
+    response = api.get(list_url("auth-event-list", tenant))
+    assert response.status_code == 400, response.content
+    assert "Authorization header" in response.json()["error"]["message"]
+
+
+def test_the_admin_search_refuses_a_nul_character_too(tenant, client):
+    response = client.get("/admin/workspaces/workspace/", {"q": "\x00"})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"q": [response.json()["error"]["message"]]}
 
 
 def test_the_cap_is_the_largest_page():

@@ -68,6 +68,8 @@ LOGIN_URL = "admin:login"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the session and API-key lookups: PostgreSQL text cannot hold a NUL character.
+    "infrastructure.middleware.RefuseNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
