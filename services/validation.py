@@ -28,6 +28,7 @@ from django.conf import settings
 
 from infrastructure.egress import EgressPolicy, resolve_host
 from infrastructure.errors import RuleViolation
+from infrastructure.text import name_check
 from infrastructure.user_patterns import PatternError, pattern_compile
 from services.models import (
     AuthScheme,
@@ -238,6 +239,8 @@ def _check_parameters(parameters) -> dict[str, dict]:
             )
         if name in declared:
             _fail(f"{where}.name", f"the parameter '{name}' is declared twice; rename one.")
+        if isinstance(parameter.get("title"), str):
+            name_check(parameter["title"], field=f"{where}.title", what=f"{where}.title: a title")
         kind = parameter.get("type", "string")
         if kind not in PARAMETER_TYPES:
             _fail(f"{where}.type", f"choose one of {', '.join(PARAMETER_TYPES)}.")
@@ -425,6 +428,7 @@ def definition_validate(
     """
     if not (values.get("name") or "").strip():
         _fail("name", "give the service a name.")
+    name_check(values["name"], what="name: a service's name")
     _check_scheme(
         values,
         has_client_secret=has_client_secret or bool(client_secret),

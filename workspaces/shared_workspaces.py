@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from infrastructure.errors import Conflict, NotAllowed, RuleViolation, held_rows_description
+from infrastructure.text import name_check
 from workspaces.access import Actor, require_workspace_role
 from workspaces.models import (
     Membership,
@@ -33,6 +34,7 @@ def workspace_create(*, actor: Actor, name: str, kind: str = WorkspaceKind.SHARE
         raise NotAllowed("Viewers cannot create workspaces.")
     if not name.strip():
         raise RuleViolation("Give the workspace a name.", field="name")
+    name_check(name, what="A workspace's name")
     workspace = Workspace.objects.create(organization=actor.organization, kind=kind, name=name)
     if actor.membership is not None and not actor.is_owner_or_admin:
         # The creator administers what they created.
@@ -46,6 +48,7 @@ def workspace_rename(*, actor: Actor, workspace: Workspace, name: str) -> Worksp
     require_workspace_role(actor=actor, workspace=workspace, roles=(WorkspaceRole.ADMIN,))
     if not name.strip():
         raise RuleViolation("Give the workspace a name.", field="name")
+    name_check(name, what="A workspace's name")
     workspace.name = name
     workspace.save(update_fields=["name"])
     return workspace
