@@ -130,6 +130,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # LimitOffsetPagination with a maximum limit and offset (PostgreSQL counts them in bigint).
+    # DRF's parsers, the JSON one refusing NUL characters (PostgreSQL text cannot hold one).
+    "DEFAULT_PARSER_CLASSES": [
+        "infrastructure.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "infrastructure.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
