@@ -18,6 +18,7 @@ from services.custom_services import (
 )
 from services.models import Service, ServiceSource
 from services.notices import service_warnings
+from services.rules import require_may_manage_custom_service
 from services.validation import DEFINITION_FIELDS, definition_validate
 from workspaces.admin_scoping import DomainForm, DomainFormAdmin, admin_actor
 from workspaces.selectors import owned_organization_ids
@@ -254,6 +255,11 @@ class ServiceAdmin(DomainFormAdmin):
     def save_model(self, request, obj, form, change):
         if isinstance(form, ConnectorForm):
             obj.save()
+
+    def delete_check(self, request, obj):
+        require_may_manage_custom_service(
+            actor=admin_actor(request, obj.organization), service=obj, action="delete"
+        )
 
     def delete_model(self, request, obj):
         custom_service_delete(actor=admin_actor(request, obj.organization), service=obj)

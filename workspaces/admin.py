@@ -265,6 +265,11 @@ class WorkspaceMembershipAdmin(DomainFormAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def delete_check(self, request, obj):
+        shared_workspaces.workspace_member_remove_check(
+            actor=admin_actor(request, obj.workspace.organization), row=obj
+        )
+
     def delete_model(self, request, obj):
         shared_workspaces.workspace_member_remove(
             actor=admin_actor(request, obj.workspace.organization), row=obj

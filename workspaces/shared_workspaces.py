@@ -116,6 +116,11 @@ def workspace_member_change_role(
     return row
 
 
-def workspace_member_remove(*, actor: Actor, row: WorkspaceMembership) -> None:
+def workspace_member_remove_check(*, actor: Actor, row: WorkspaceMembership) -> None:
+    """Raise unless the actor may remove this member (the admin asks before it confirms)."""
     _require_members_managed(actor, row.workspace)
+
+
+def workspace_member_remove(*, actor: Actor, row: WorkspaceMembership) -> None:
+    workspace_member_remove_check(actor=actor, row=row)
     row.delete()
