@@ -13,7 +13,10 @@ from urllib.parse import quote, urlsplit
 
 from infrastructure.encryption import Sealed
 from infrastructure.errors import RuleViolation
+from infrastructure.user_patterns import PatternError, pattern_fullmatch
 
+# A value is a shop name, a region, a tenant id: short. The cap also bounds the work of checking it.
+MAX_VALUE_LENGTH = 2000
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 
 
@@ -41,6 +44,18 @@ class ParameterValues:
 
 def _declared(service) -> list[dict]:
     return [p for p in (service.parameters or []) if isinstance(p, dict) and p.get("name")]
+
+
+def _matches(service, name: str, title: str, pattern: str, value: str) -> bool:
+    """Declared patterns are people's input: RE2 runs them, in time linear in the value."""
+    try:
+        return pattern_fullmatch(pattern, value)
+    except PatternError as error:
+        raise RuleViolation(
+            f"The pattern {service.name} declares for '{title}' cannot be used ({error}); ask the "
+            "service's owner to rewrite it in RE2 syntax.",
+            field=f"parameters.{name}",
+        ) from None
 
 
 def parameters_validate(
@@ -76,8 +91,14 @@ def parameters_validate(
                     field=f"parameters.{name}",
                 )
             continue
+        if len(value) > MAX_VALUE_LENGTH:
+            raise RuleViolation(
+                f"The value of '{title}' has {len(value):,} characters; give at most "
+                f"{MAX_VALUE_LENGTH:,} characters for parameter '{name}'.",
+                field=f"parameters.{name}",
+            )
         pattern = spec.get("pattern")
-        if pattern and not re.fullmatch(pattern, value):
+        if pattern and not _matches(service, name, title, pattern, value):
             shown = "the value" if spec.get("secret") else f"'{value}'"
             raise RuleViolation(
                 f"{shown} does not match the pattern {pattern} that {service.name} declares for "

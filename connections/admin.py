@@ -9,7 +9,7 @@ from django.utils.html import format_html_join
 
 from auths.models import Authentication
 from connections.authentications import authentication_delete, authentication_rename
-from connections.connection import authentication_warnings
+from connections.connection import authentication_warnings, require_manage
 from infrastructure.encryption import EncryptedTextField
 from workspaces.admin_scoping import DomainForm, DomainFormAdmin, admin_actor
 
@@ -91,6 +91,11 @@ class AuthenticationAdmin(DomainFormAdmin):
             return "—"
         return format_html_join(
             "", "<p><strong>{}</strong>: {}</p>", ((f.get("code"), f.get("message")) for f in flags)
+        )
+
+    def delete_check(self, request, obj):
+        require_manage(
+            actor=admin_actor(request, obj.organization), authentication=obj, action="delete"
         )
 
     def delete_model(self, request, obj):

@@ -13,6 +13,7 @@ from events.models import EventKind
 from events.recording import event_record
 from infrastructure import egress
 from infrastructure.errors import NotFound, RuleViolation
+from infrastructure.text import name_check
 from lifecycle import state
 from services.models import AuthScheme, Service, ServiceSource
 from workspaces.access import Actor, require_asset_creation
@@ -21,7 +22,7 @@ from workspaces.models import Workspace
 
 def authentication_rename(*, actor: Actor, authentication: Authentication, name: str):
     require_manage(actor=actor, authentication=authentication, action="rename")
-    name = (name or "").strip()
+    name = name_check((name or "").strip(), what="An authentication's name")
     if not name or len(name) > 200:
         raise RuleViolation("Give a name of 1 to 200 characters.", field="name")
     authentication.name = name

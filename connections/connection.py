@@ -22,6 +22,7 @@ from auths.parameters import ParameterValues
 from auths.tokens import TokenError, TokenResponse, service_url, token_request
 from infrastructure import egress
 from infrastructure.errors import NotAllowed, NotFound, RuleViolation, UpstreamError
+from infrastructure.text import name_check, single_line
 from lifecycle import state
 from services.models import Service
 from services.notices import discouraged_scheme_warning
@@ -76,10 +77,10 @@ def scopes_checked(service: Service, scopes: list[str] | None) -> list[str]:
 
 
 def _clean_name(name: str | None, service: Service, actor: Actor) -> str:
-    name = (name or "").strip()
+    name = name_check((name or "").strip(), what="An authentication's name")
     if not name:
         who = f" ({actor.user.email})" if actor.user else ""
-        name = f"{service.name}{who}"
+        name = single_line(f"{service.name}{who}")
     if len(name) > 200:
         raise RuleViolation("Use a name of at most 200 characters.", field="name")
     return name

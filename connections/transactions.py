@@ -3,7 +3,8 @@
 A transaction holds the sha256 of a random `state` (the state itself is never stored), our own
 PKCE verifier (sealed), who started it, the workspace, the service, the token URL and redirect URI
 of that moment, the expected issuer, and a 10-minute expiry. It is single use: it is marked used
-before anything is redeemed. OAuth 1.0a uses its request token as the state.
+before anything is redeemed, but only by the person who started it: anyone else is refused
+without using it up. OAuth 1.0a uses its request token as the state.
 """
 
 import hashlib
@@ -21,6 +22,7 @@ from auths.models import OAuthTransaction
 from connections.connection import Target
 from infrastructure.errors import DomainError
 from services.models import Service
+from workspaces.models import Membership
 
 TRANSACTION_LIFETIME = timedelta(minutes=10)
 logger = logging.getLogger(__name__)
@@ -78,8 +80,25 @@ def transaction_target(txn: OAuthTransaction) -> Target:
     )
 
 
+def _not_theirs(txn: OAuthTransaction, user) -> str | None:
+    """Why this person may not answer this transaction: it was started by someone else, or they
+    are no longer an active member of its organization. None when it is theirs."""
+    if txn.started_by_id != user.pk:
+        return "This sign-in was started by someone else; start your own."
+    if not Membership.objects.filter(
+        organization_id=txn.organization_id, user=user, is_active=True
+    ).exists():
+        return f"You are no longer a member of {txn.organization.name}; nothing was saved."
+    return None
+
+
 def transaction_claim(*, user, service: Service, state: str, iss: str | None) -> OAuthTransaction:
-    """Find the transaction by the state's hash and mark it used (single use), or refuse."""
+    """Find the transaction by the state's hash and mark it used (single use), or refuse.
+
+    Whose it is comes first: someone else who learnt the state (from a shared link, a log, a
+    screenshot) is refused without touching the transaction, so they cannot burn the sign-in of
+    the person who started it. Everything after that is the person's own answer, and a refusal
+    then uses the transaction up (an expired, mixed-up or wrong-issuer answer is not retried)."""
     digest = state_digest(state)
     refusal = None
     with transaction.atomic():
@@ -93,13 +112,15 @@ def transaction_claim(*, user, service: Service, state: str, iss: str | None) ->
             raise CallbackRefused(
                 "This sign-in answer does not match any sign-in in progress; start again."
             )
+        foreign = _not_theirs(txn, user)
+        if foreign:
+            logger.warning("OAuth callback refused for transaction %s: %s", txn.pk, foreign)
+            raise CallbackRefused(foreign)
         if txn.used_at is not None:
             raise CallbackRefused("This sign-in answer was already used; start again.")
         txn.used_at = timezone.now()
         if txn.expires_at <= txn.used_at:
             refusal = "This sign-in took longer than 10 minutes and expired; start again."
-        elif txn.started_by_id != user.pk:
-            refusal = "This sign-in was started by someone else; start your own."
         elif txn.service_id != service.pk:
             refusal = "This sign-in answer arrived for another service; start again."
         elif txn.expected_issuer and iss != txn.expected_issuer:

@@ -10,12 +10,13 @@ import logging
 import smtplib
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, send_mail
+from django.core.mail import send_mail
 from django.utils import timezone
 
 from auths.models import Authentication
 from events.models import AuthEvent, DeliveryStatus, EmailDelivery, EventKind
 from events.retries import delivery_max_attempts
+from infrastructure.text import single_line
 from workspaces.models import Membership, OrgRole
 
 logger = logging.getLogger(__name__)
@@ -57,14 +58,12 @@ def recipients_for(*, event: AuthEvent) -> list[str]:
     return sorted({e for e in emails if e})
 
 
-def _single_line(text: str) -> str:
-    # A header never carries a line break (names are free text; BadHeaderError otherwise).
-    return " ".join(text.split())
-
-
 def email_content(event: AuthEvent) -> tuple[str, str]:
     target = event.authentication_name or (event.service.name if event.service else "")
-    subject = _single_line(f"[{event.organization.name}] {target}: {event.get_kind_display()}")
+    # A header is one line whatever the names hold: names are checked when they are given
+    # (infrastructure/text.py), but older rows, the admin or the database may still hold a line
+    # break (BadHeaderError, or a forged header) or an escape sequence.
+    subject = single_line(f"[{event.organization.name}] {target}: {event.get_kind_display()}")
     body = "\n\n".join(
         part
         for part in (
@@ -96,7 +95,10 @@ def email_delivery_attempt(*, delivery_id: int) -> str:
     subject, body = email_content(delivery.event)
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except (smtplib.SMTPException, OSError, BadHeaderError) as error:
+    except (smtplib.SMTPException, OSError, ValueError) as error:
+        # ValueError: what the message itself is refused with (BadHeaderError, an address that
+        # cannot be encoded); recorded on the delivery like an outage rather than lost in a
+        # task failure.
         final = attempts >= delivery_max_attempts()
         EmailDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.FAILED if final else DeliveryStatus.PENDING,

@@ -7,11 +7,15 @@ lifecycle/state.py announces an episode once (a refresh failing five times in a 
 `refresh_failed` announcement, not five), other callers announce what they record.
 """
 
-from django.db import transaction
+import logging
+
+from django.db import DatabaseError, transaction
 
 from auths.models import Authentication
 from events import notifications, tasks, webhooks
-from events.models import AuthEvent
+from events.models import AuthEvent, EmailDelivery, WebhookDelivery
+
+logger = logging.getLogger(__name__)
 
 
 def event_record(
@@ -54,10 +58,35 @@ def service_event_record(
 
 def _announce(event: AuthEvent) -> None:
     """Delivery rows now (in the event's transaction), the Celery tasks once it commits: a task
-    never looks for a row that a rollback took away."""
+    never looks for a row that a rollback took away. Each delivery is handed off on its own."""
     email = notifications.email_delivery_create(event=event)
     webhook_deliveries = webhooks.deliveries_create(event=event)
     if email is not None:
-        transaction.on_commit(lambda: tasks.deliver_email.delay(email.pk))
+        transaction.on_commit(lambda: _hand_off("email", email.pk))
     for delivery_id in webhook_deliveries:
-        transaction.on_commit(lambda d=delivery_id: tasks.deliver_webhook.delay(d))
+        transaction.on_commit(lambda d=delivery_id: _hand_off("webhook", d))
+
+
+HAND_OFFS = {
+    "email": (lambda: tasks.deliver_email, EmailDelivery),
+    "webhook": (lambda: tasks.deliver_webhook, WebhookDelivery),
+}
+
+
+def _hand_off(kind: str, delivery_id: int) -> None:
+    """Queue one delivery, after commit. This is an isolation boundary, so it catches everything:
+    an exception here would skip the on-commit work queued after it (the other deliveries) and
+    reach whoever committed — a request answering 500 for a change that is saved. A failure is
+    logged with its traceback (the task's only argument is the row id: nothing secret) and
+    written on the delivery, which stays pending."""
+    task, model = HAND_OFFS[kind]
+    try:
+        task().delay(delivery_id)
+    except Exception as error:
+        logger.error("%s delivery %s was not queued", kind, delivery_id, exc_info=True)
+        try:
+            model.objects.filter(pk=delivery_id).update(
+                last_error=f"Not queued: {type(error).__name__}: {error}"[:500]
+            )
+        except DatabaseError:
+            logger.error("could not record that %s delivery %s was not queued", kind, delivery_id)

@@ -8,13 +8,14 @@
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from infrastructure.encryption import EncryptionUnavailable
-from infrastructure.errors import DomainError
+from infrastructure.errors import DomainError, held_rows_description
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,20 @@ def exception_handler(exc, context):
         return Response(
             error_body(code="invalid", message=message, fields=fields),
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, ProtectedError | RestrictedError):
+        # The safety net: a domain function should have refused with its own words (as
+        # workspace_delete does), but a row kept by a foreign key is never a server error.
+        rows = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+        held, count = held_rows_description(rows)
+        return Response(
+            error_body(
+                code="conflict",
+                message=f"This cannot be deleted while {held} "
+                f"{'uses' if count == 1 else 'use'} it: move or delete "
+                f"{'it' if count == 1 else 'them'} first.",
+            ),
+            status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -19,6 +19,7 @@ from services.custom_services import (
 )
 from services.models import Service, ServiceSource
 from services.notices import service_warnings
+from services.rules import require_may_manage_custom_service
 from services.validation import DEFINITION_FIELDS, definition_validate
 from workspaces.admin_scoping import DomainForm, DomainFormAdmin, admin_actor
 from workspaces.selectors import owned_organization_ids
@@ -275,6 +276,11 @@ class ServiceAdmin(DomainFormAdmin):
                 request,
                 grants_review(service=obj, before=before, edited_by=request.user.email),
             )
+
+    def delete_check(self, request, obj):
+        require_may_manage_custom_service(
+            actor=admin_actor(request, obj.organization), service=obj, action="delete"
+        )
 
     def delete_model(self, request, obj):
         custom_service_delete(actor=admin_actor(request, obj.organization), service=obj)

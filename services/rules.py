@@ -34,12 +34,12 @@ def require_may_create_custom_service(*, actor: Actor, workspace: Workspace) -> 
                 "in the embedded workspace, by the organization owner.",
                 field="workspace",
             )
-        require_asset_creation(actor=actor, workspace=workspace)
         if actor.role == OrgRole.VIEWER:
             raise NotAllowed(
                 "Viewers cannot create custom services; ask an admin for the contributor role.",
                 field="workspace",
             )
+        require_asset_creation(actor=actor, workspace=workspace)
         return
     if workspace.kind == WorkspaceKind.EMBEDDED:
         if not organization.has_embedded:

@@ -28,6 +28,8 @@ from django.conf import settings
 
 from infrastructure.egress import EgressPolicy, resolve_host
 from infrastructure.errors import RuleViolation
+from infrastructure.text import name_check
+from infrastructure.user_patterns import PatternError, pattern_compile
 from services.models import (
     AuthScheme,
     ClientAuthMethod,
@@ -38,7 +40,9 @@ from services.models import (
 )
 from services.notices import discouraged_scheme_warning
 
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# `{{` anything but braces `}}`, stripped afterwards. (Not `\{\{\s*([^{}]*?)\s*\}\}`: on an unclosed
+# `{{` followed by spaces the lazy group and the two \s* try every split, cubic in the length.)
+PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 PARAMETER_TYPES = ("string", "number", "boolean", "url")
 PARAMETER_KEYS = {
@@ -236,15 +240,21 @@ def _check_parameters(parameters) -> dict[str, dict]:
             )
         if name in declared:
             _fail(f"{where}.name", f"the parameter '{name}' is declared twice; rename one.")
+        if isinstance(parameter.get("title"), str):
+            name_check(parameter["title"], field=f"{where}.title", what=f"{where}.title: a title")
         kind = parameter.get("type", "string")
         if kind not in PARAMETER_TYPES:
             _fail(f"{where}.type", f"choose one of {', '.join(PARAMETER_TYPES)}.")
         pattern = parameter.get("pattern")
         if pattern:
             try:
-                re.compile(pattern)
-            except (re.error, TypeError) as error:
-                _fail(f"{where}.pattern", f"not a valid regular expression ({error}).")
+                pattern_compile(pattern)
+            except PatternError as error:
+                _fail(
+                    f"{where}.pattern",
+                    f"not a regular expression the platform can run: {error}. Patterns use RE2 "
+                    "syntax, which runs in linear time (https://github.com/google/re2/wiki/Syntax).",
+                )
         if parameter.get("secret") and parameter.get("default") not in (None, ""):
             _fail(
                 f"{where}.default",
@@ -434,6 +444,7 @@ def definition_validate(
     if not (values.get("name") or "").strip():
         _fail("name", "give the service a name.")
     _check_no_nulls(values)
+    name_check(values["name"], what="name: a service's name")
     _check_scheme(
         values,
         has_client_secret=has_client_secret or bool(client_secret),

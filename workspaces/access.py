@@ -111,7 +111,9 @@ def require_workspace_role(*, actor: Actor, workspace: Workspace, roles: tuple[s
 def require_asset_creation(*, actor: Actor, workspace: Workspace) -> None:
     """Raise unless the actor may create assets (services, authentications) in the workspace.
 
-    Only its owner creates assets in a personal workspace, even org owners and admins.
+    Only its owner creates assets in a personal workspace, even org owners and admins; and an org
+    viewer creates nothing anywhere, their own personal workspace included (there the workspace
+    role is admin, so the org role has to be asked).
     """
     if workspace.kind == WorkspaceKind.PERSONAL:
         if actor.membership is None or workspace.personal_owner_id != actor.membership.pk:
@@ -119,6 +121,12 @@ def require_asset_creation(*, actor: Actor, workspace: Workspace) -> None:
                 raise NotFound("Workspace not found.")
             raise NotAllowed(
                 "Only the owner of a personal workspace creates assets in it.", field="workspace"
+            )
+        if actor.role == OrgRole.VIEWER:
+            raise NotAllowed(
+                f"Your role in {actor.organization.name} is viewer: viewers use what is shared "
+                "with them and create nothing, not even in their personal workspace. Ask the "
+                "organization's owner or an admin for the contributor role."
             )
         return
     require_workspace_role(

@@ -230,6 +230,11 @@ class WorkspaceAdmin(DomainFormAdmin):
             obj is None or obj.kind == WorkspaceKind.SHARED
         )
 
+    def delete_check(self, request, obj):
+        shared_workspaces.workspace_delete_check(
+            actor=admin_actor(request, obj.organization), workspace=obj
+        )
+
     def delete_model(self, request, obj):
         shared_workspaces.workspace_delete(
             actor=admin_actor(request, obj.organization), workspace=obj
@@ -259,6 +264,11 @@ class WorkspaceMembershipAdmin(DomainFormAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_check(self, request, obj):
+        shared_workspaces.workspace_member_remove_check(
+            actor=admin_actor(request, obj.workspace.organization), row=obj
+        )
 
     def delete_model(self, request, obj):
         shared_workspaces.workspace_member_remove(

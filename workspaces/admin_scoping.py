@@ -105,6 +105,22 @@ class DomainFormAdmin(OrganizationScopedAdmin):
     def save_related(self, request, form, formsets, change):
         pass
 
+    def delete_check(self, request, obj) -> None:
+        """Raise a DomainError when the domain would refuse to delete `obj` (subclasses call the
+        domain function's check)."""
+
+    def get_deleted_objects(self, objs, request):
+        # A refusal of the domain rules is shown on the confirmation page like a protected row,
+        # so the admin never calls delete_model for something the domain function would refuse.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = list(protected)
+        for obj in objs:
+            try:
+                self.delete_check(request, obj)
+            except DomainError as error:
+                protected.append(f"{obj}: {error.message}")
+        return deleted, model_count, perms_needed, protected
+
     def delete_queryset(self, request, queryset):
         # The bulk "delete selected" action goes through delete_model, object by object, so the
         # domain rules apply there too.

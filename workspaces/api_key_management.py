@@ -2,6 +2,7 @@
 is stored."""
 
 from infrastructure.errors import RuleViolation
+from infrastructure.text import name_check
 from workspaces.access import Actor, require_owner
 from workspaces.models import OrganizationAPIKey, User, UserAPIKey
 
@@ -10,7 +11,7 @@ def _require_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise RuleViolation("Give the key a name, e.g. the machine that will use it.", field="name")
-    return name
+    return name_check(name, what="A key's name")
 
 
 def user_api_key_create(*, user: User, name: str) -> tuple[UserAPIKey, str]:

@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from infrastructure.errors import NotAllowed, RuleViolation
+from infrastructure.text import name_check
 from workspaces.access import Actor, require_owner_or_admin
 from workspaces.models import Membership, Organization, OrgRole, User, Workspace, WorkspaceKind
 
@@ -37,6 +38,7 @@ def member_add(
     reactivate them if they were deactivated."""
     require_owner_or_admin(actor, "add members")
     _require_may_grant(actor, role)
+    name_check(name, what="A person's name")
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email=email).first()
     if user is None:

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from infrastructure.errors import RuleViolation
+from infrastructure.text import name_check
 from workspaces.access import Actor, require_owner
 from workspaces.members import membership_create
 from workspaces.models import (
@@ -24,6 +25,7 @@ def organization_create(
 ) -> Organization:
     """Create an organization with its owner, the organization workspace, the owner's personal
     workspace and, for the embedded edition, the embedded workspace."""
+    name_check(name, what="An organization's name")
     slug = slug or slugify(name)
     if not slug:
         raise RuleViolation("Give the organization a name with letters or digits.", field="name")
@@ -68,7 +70,7 @@ def organization_update(
 ) -> Organization:
     require_owner(actor, "edit the organization")
     if name is not None:
-        organization.name = name
+        organization.name = name_check(name, what="An organization's name")
     if edition is not None and edition != organization.edition:
         removing_embedded = organization.has_embedded and edition == Edition.PLATFORM
         removing_platform = organization.has_platform and edition == Edition.EMBEDDED

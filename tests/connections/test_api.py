@@ -4,7 +4,7 @@ revocation, re-authenticate in place, parameters."""
 import pytest
 from django.urls import reverse
 
-from auths.models import Authentication
+from auths.models import Authentication, OAuthTransaction
 from events.models import AuthEvent
 from services.models import Service
 from tests.connections.helpers import (
@@ -430,3 +430,103 @@ def test_a_lifetime_no_datetime_can_hold_is_no_500_on_create(tenant, server, api
     )
     assert response.status_code == 201, response.content
     assert response.json()["access_token_expires_at"].startswith("20")  # clamped: ten years
+
+
+@pytest.mark.timeout(60)  # a backtracking engine would not finish: fail instead of hanging
+def test_a_catastrophic_parameter_pattern_is_answered_at_once(tenant, api):
+    service = custom_service(
+        tenant, parameters=[{"name": "account", "title": "Account", "pattern": "(a+)+$"}]
+    )
+    refused = create_token(
+        api, tenant, tenant.contributor, service, parameters={"account": "a" * 64 + "!"}
+    )
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["fields"]) == ["parameters.account"]
+    accepted = create_token(
+        api, tenant, tenant.contributor, service, parameters={"account": "a" * 64}
+    )
+    assert accepted.status_code == 201, accepted.content
+
+
+def test_a_parameter_value_over_the_length_cap_is_refused(tenant, api):
+    service = custom_service(tenant, parameters=[{"name": "shop"}])
+    response = create_token(
+        api, tenant, tenant.contributor, service, parameters={"shop": "s" * 2001}
+    )
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["parameters.shop"]
+    assert "at most 2,000 characters" in response.json()["error"]["message"]
+
+
+# --- viewers create nothing ------------------------------------------------------------------------
+
+IDP = {
+    "authorize_url": "https://idp.example/authorize",
+    "token_url": "https://idp.example/token",
+    "client_id": "cid",
+}
+VIEWER_FLOWS = {
+    "token": ("authentication-token", {"auth_scheme": "token"}, {"credentials": {"api_key": "k"}}),
+    "generic": (
+        "authentication-generic",
+        None,
+        {
+            "name": "Weather",
+            "definition": {
+                "base_url": "https://weather.example/v2",
+                "credential_placement": "query",
+                "credential_query_param": "apikey",
+            },
+            "credentials": {"api_key": "w-1234567890"},
+        },
+    ),
+    "client-credentials": (
+        "authentication-client-credentials",
+        {"auth_scheme": "oauth2", "grant_type": "client_credentials", **IDP},
+        {},
+    ),
+    "password": (
+        "authentication-password",
+        {"auth_scheme": "oauth2", "grant_type": "password", **IDP},
+        {"username": "ann", "password": "pw-1234567890"},
+    ),
+    "oauth2-start": (
+        "authentication-oauth-start",
+        {"auth_scheme": "oauth2", "grant_type": "authorization_code", **IDP},
+        {},
+    ),
+    "oauth1-start": (
+        "authentication-oauth-start",
+        {"auth_scheme": "oauth1", "request_token_url": "https://idp.example/request", **IDP},
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("flow", sorted(VIEWER_FLOWS))
+@pytest.mark.parametrize("where", ["default", "personal"])
+def test_a_viewer_creates_no_authentication_in_any_flow(flow, where, tenant, api):
+    """A viewer reads what is shared with them and creates nothing, not even in their own
+    personal workspace (the one place the workspace role check used to be skipped)."""
+    name, service_fields, payload = VIEWER_FLOWS[flow]
+    body = dict(payload)
+    if service_fields is not None:
+        body["service"] = str(custom_service(tenant, **service_fields).pk)
+    if where == "personal":
+        body["workspace"] = str(personal_workspace(tenant, tenant.viewer).pk)
+    services_before = Service.objects.count()
+
+    response = api.as_user(tenant.viewer).post(url(name, tenant), body, format="json")
+
+    assert response.status_code == 403, response.content
+    error = response.json()["error"]
+    assert error["code"] == "not_allowed"
+    assert "viewer" in error["message"] and "contributor" in error["message"]
+    assert not Authentication.objects.exists()
+    assert not OAuthTransaction.objects.exists()
+    assert Service.objects.count() == services_before
+
+
+def test_a_contributor_still_creates_in_their_personal_workspace(tenant, api):
+    response = create_token(api, tenant, tenant.contributor, custom_service(tenant))
+    assert response.status_code == 201, response.content

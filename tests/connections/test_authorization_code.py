@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from auths.models import Authentication, OAuthTransaction
 from connections.http_client import http_request
+from connections.transactions import CallbackRefused, transaction_claim
 from events.models import AuthEvent
 from tests.connections.helpers import (
     auth_from_result,
@@ -23,6 +24,10 @@ from tests.connections.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def state_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["state"][0]
 
 
 def test_full_flow_saves_the_auth_and_redirects_to_a_clean_page(tenant, server, resource_owner):
@@ -106,7 +111,9 @@ def test_replayed_state_is_refused(tenant, server, resource_owner):
     assert Authentication.objects.count() == 1
 
 
-def test_state_started_by_another_person_is_refused(tenant, server, resource_owner):
+def test_state_started_by_another_person_is_refused_and_stays_usable_by_its_owner(
+    tenant, server, resource_owner
+):
     service = oauth2_service(tenant, server)
     victim = browser(tenant.contributor)
     start = start_flow(victim, tenant, service)
@@ -117,9 +124,34 @@ def test_state_started_by_another_person_is_refused(tenant, server, resource_own
     assert response.status_code == 400
     assert b"someone else" in response.content
     assert Authentication.objects.count() == 0
-    # Single use: the leaked state is dead for its owner too.
+    txn = OAuthTransaction.objects.get(pk=start["transaction"])
+    assert txn.used_at is None and txn.result_error == ""
+    # Whoever learns a state cannot burn it: the person who started the sign-in still finishes it.
+    auth = auth_from_result(victim, victim.get(path_of(redirect)))
+    assert auth is not None and auth.owner == tenant.membership(tenant.contributor)
+    assert Authentication.objects.count() == 1
+    # Once used, it is used.
     assert victim.get(path_of(redirect)).status_code == 400
-    assert Authentication.objects.count() == 0
+
+
+def test_state_of_another_organization_is_refused_and_stays_usable_by_its_owner(
+    tenant, other_tenant, server, resource_owner
+):
+    service = oauth2_service(tenant, server)
+    victim = browser(tenant.contributor)
+    start = start_flow(victim, tenant, service)
+    redirect = authorize_redirect(victim, server, start, resource_owner)
+    txn = OAuthTransaction.objects.get(pk=start["transaction"])
+
+    with pytest.raises(CallbackRefused, match="someone else"):
+        transaction_claim(
+            user=other_tenant.owner, service=service, state=state_of(redirect), iss=None
+        )
+    assert browser(other_tenant.owner).get(path_of(redirect)).status_code == 404
+
+    txn.refresh_from_db()
+    assert txn.used_at is None
+    assert auth_from_result(victim, victim.get(path_of(redirect))) is not None
 
 
 def test_state_from_another_service_is_refused(tenant, server, resource_owner):

@@ -1,6 +1,8 @@
 """Events dispatch email and signed webhooks, through Celery tasks with a delivery log; the
 lifecycle announces an episode once, not once per attempt."""
 
+import unicodedata
+
 import pytest
 from django.core import mail
 from django.utils import timezone
@@ -107,6 +109,19 @@ def test_a_name_with_a_line_break_still_makes_a_valid_subject(tenant):
         "delivered"
     )
     assert "\n" not in mail.outbox[-1].subject and mail.outbox[-1].bcc == []
+
+
+def test_a_subject_holds_no_control_character_whatever_the_names_hold(tenant):
+    tenant.organization.name = "Acme\x1b]0;owned\x07"  # rows written before names were checked
+    tenant.organization.save()
+    auth = make_auth(tenant, name="CRM\r\n\x1b[2J\x08\u2028end")
+    event = event_record(authentication=auth, kind="needs_reauth", message="refused")
+    assert email_delivery_attempt(delivery_id=EmailDelivery.objects.get(event=event).pk) == (
+        "delivered"
+    )
+    subject = mail.outbox[-1].subject
+    assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in subject)
+    assert subject == "[Acme ]0;owned ] CRM [2J end: Needs re-authentication"
 
 
 def test_webhooks_get_matching_events_once_per_episode(tenant, other_tenant):

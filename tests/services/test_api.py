@@ -465,3 +465,37 @@ def test_expired_status_codes_sent_are_shown_as_sent(tenant, api):
     detail = url("custom-service-detail", tenant, pk=created.json()["id"])
     cleared = client.patch(detail, {"expired_status_codes": []}, format="json")
     assert cleared.status_code == 200 and cleared.json()["expired_status_codes"] == [401]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hint"),
+    [
+        (r"([a-z])\1", "backreference"),
+        (r"(?=[a-z])[a-z0-9]+", "lookaround"),
+        (r"[a-z]++", "possessive"),
+    ],
+)
+def test_a_pattern_the_linear_engine_cannot_run_is_refused_naming_its_field(
+    tenant, api, pattern, hint
+):
+    definition = oauth2_definition(
+        parameters=[{"name": "subdomain", "required": True, "pattern": pattern}]
+    )
+    response = api.as_user(tenant.contributor).post(
+        url("custom-service-list", tenant), {**definition, "client_secret": SECRET}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["parameters[0].pattern"]
+    assert hint in error["message"]
+    assert not Service.objects.filter(source=ServiceSource.CUSTOM).exists()
+
+
+@pytest.mark.timeout(60)  # the old placeholder scan took cubic time here: fail instead of hanging
+def test_an_unclosed_placeholder_in_a_long_value_is_scanned_at_once(tenant, api):
+    definition = oauth2_definition(authorize_params={"audience": "{{" + " " * 20_000})
+    response = api.as_user(tenant.contributor).post(
+        url("custom-service-list", tenant), {**definition, "client_secret": SECRET}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["authorize_params"]["audience"].startswith("{{")

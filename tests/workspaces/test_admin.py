@@ -5,7 +5,9 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import UserFactory
+from tests.lifecycle.factories import make_auth
 from workspaces.models import Membership, OrgRole, Workspace, WorkspaceKind
+from workspaces.shared_workspaces import workspace_create
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +129,34 @@ def test_contributor_cannot_log_in_through_the_admin_login_form(client, tenant):
     )
     assert response.status_code == 200
     assert "organization owners" in response.content.decode()
+
+
+@pytest.fixture
+def full_workspace(tenant):
+    workspace = workspace_create(actor=tenant.actor(tenant.owner), name="Team")
+    make_auth(tenant, workspace=workspace, name="Team CRM")
+    return workspace
+
+
+def test_deleting_a_workspace_that_holds_authentications_is_refused_in_the_admin(
+    owner_client, full_workspace
+):
+    url = reverse("admin:workspaces_workspace_delete", args=[full_workspace.pk])
+    page = owner_client.get(url)
+    assert page.status_code == 200
+    refused = owner_client.post(url, {"post": "yes"}, follow=True)
+    assert refused.status_code == 200
+    assert Workspace.objects.filter(pk=full_workspace.pk).exists()
+    assert "Team CRM" in refused.content.decode()
+
+
+def test_bulk_deleting_a_workspace_that_holds_authentications_is_refused_in_the_admin(
+    owner_client, full_workspace
+):
+    response = owner_client.post(
+        reverse("admin:workspaces_workspace_changelist"),
+        {"action": "delete_selected", "_selected_action": [full_workspace.pk], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert Workspace.objects.filter(pk=full_workspace.pk).exists()

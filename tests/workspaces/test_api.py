@@ -1,7 +1,9 @@
 import pytest
 from django.urls import reverse
 
+from tests.lifecycle.factories import make_auth
 from workspaces.models import Membership, OrganizationAPIKey, OrgRole, UserAPIKey, Workspace
+from workspaces.shared_workspaces import workspace_create
 
 pytestmark = pytest.mark.django_db
 
@@ -251,3 +253,57 @@ def test_owner_revokes_an_organization_api_key(tenant, api):
 def test_health_answers_without_credentials(client):
     response = client.get(reverse("health"))
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_deleting_a_workspace_that_holds_authentications_says_what_to_move_first(tenant, api):
+    client = api.as_user(tenant.contributor)
+    pk = client.post(org_url("workspace-list", tenant), {"name": "Team"}, format="json").json()[
+        "id"
+    ]
+    workspace = Workspace.objects.get(pk=pk)
+    auths = [make_auth(tenant, workspace=workspace, name=name) for name in ("A", "B", "C", "D")]
+    url = org_url("workspace-detail", tenant, pk=pk)
+
+    refused = client.delete(url)
+
+    assert refused.status_code == 409, refused.content
+    error = refused.json()["error"]
+    assert error["code"] == "workspace_not_empty"
+    assert error["message"] == (
+        "Workspace 'Team' still holds 4 authentications (A, B, C…): move or delete them first."
+    )
+    assert Workspace.objects.filter(pk=pk).exists()
+    for auth in auths[1:]:
+        auth.delete()
+    assert client.delete(url).json()["error"]["message"] == (
+        "Workspace 'Team' still holds 1 authentication (A): move or delete it first."
+    )
+    auths[0].delete()
+    assert client.delete(url).status_code == 204
+
+
+def test_a_generic_authentication_is_named_once_not_with_its_inline_service(tenant, api):
+    client = api.as_user(tenant.owner)
+    workspace = workspace_create(actor=tenant.actor(tenant.owner), name="Team")
+    created = client.post(
+        org_url("authentication-generic", tenant),
+        {
+            "name": "Weather",
+            "workspace": str(workspace.pk),
+            "definition": {
+                "base_url": "https://weather.example/v2",
+                "credential_placement": "query",
+                "credential_query_param": "apikey",
+            },
+            "credentials": {"api_key": "w-1234567890"},
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+
+    refused = client.delete(org_url("workspace-detail", tenant, pk=workspace.pk))
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == (
+        "Workspace 'Team' still holds 1 authentication (Weather): move or delete it first."
+    )
