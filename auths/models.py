@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from infrastructure.encryption import EncryptedTextField
 from services.models import Service
-from workspaces.models import Membership, Organization, User, Workspace
+from workspaces.models import EndUser, Membership, Organization, User, Workspace
 
 
 class AuthStatus(models.TextChoices):
@@ -66,11 +66,14 @@ class Authentication(models.Model):
         Workspace, on_delete=models.PROTECT, related_name="authentications"
     )
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="authentications")
-    # A member owns it; an embedded end user may own it instead (added with the embedded app).
+    # A member owns it, or an end user of an embedded solution (never both; an organization API
+    # key creates auths owned by neither). End users' auths live in the embedded workspace.
     owner = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="authentications"
     )
-    end_user_ref = models.CharField(max_length=200, blank=True)
+    end_user = models.ForeignKey(
+        EndUser, null=True, blank=True, on_delete=models.PROTECT, related_name="authentications"
+    )
     name = models.CharField(max_length=200)
 
     # Secret material: encrypted at rest, never shown again after saving.
@@ -147,6 +150,12 @@ class Authentication(models.Model):
             ),
             models.Index(fields=["organization", "status"], name="auth_org_status_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner__isnull=True) | Q(end_user__isnull=True),
+                name="auth_owned_by_a_member_or_an_end_user",
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -164,6 +173,11 @@ class OAuthTransaction(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
     started_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Or started for an end user (a connect link, the wizard): no person signs in, the single-use
+    # state is the binding, and the new auth is the end user's.
+    end_user = models.ForeignKey(
+        EndUser, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     # Set when re-authenticating in place: the auth keeps its id.
     authentication = models.ForeignKey(

@@ -11,15 +11,18 @@ from workspaces.selectors import workspace_list_for_actor
 
 def authentication_list_for_actor(*, actor: Actor) -> QuerySet[Authentication]:
     """Authentications in the workspaces the actor can see (the organization workspace's are
-    visible to every member; org owners and admins see every workspace)."""
-    return (
-        Authentication.objects.filter(
-            organization=actor.organization,
-            workspace__in=workspace_list_for_actor(actor=actor),
-        )
-        .select_related("service", "workspace", "owner__user", "organization")
-        .order_by("-created_at")
-    )
+    visible to every member; org owners and admins see every workspace). End users' auths are
+    seen by the org owner and admins (and organization keys), and by that end user alone."""
+    queryset = Authentication.objects.filter(organization=actor.organization)
+    if actor.end_user is not None:
+        queryset = queryset.filter(end_user=actor.end_user)
+    else:
+        queryset = queryset.filter(workspace__in=workspace_list_for_actor(actor=actor))
+        if not actor.is_owner_or_admin:
+            queryset = queryset.filter(end_user__isnull=True)
+    return queryset.select_related(
+        "service", "workspace", "owner__user", "end_user", "organization"
+    ).order_by("-created_at")
 
 
 def authentication_get_for_actor(*, actor: Actor, authentication_id) -> Authentication:

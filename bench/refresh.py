@@ -301,14 +301,14 @@ def scan_cost(*, rows: int) -> dict:
         cursor.execute(
             """
             INSERT INTO auths_authentication (
-                id, organization_id, workspace_id, service_id, end_user_ref, name,
-                username, parameters, scopes, token_type, access_token_expires_at,
+                id, organization_id, workspace_id, service_id, end_user_id, name,
+                username, parameters, grant, scopes, token_type, access_token_expires_at,
                 consented_at, refresh_token_issued_at, refresh_token_expiry_reason, status,
                 status_reason, flags, last_refreshed_at, version, refresh_due_at,
                 refresh_failures, last_refresh_error, notified_status, created_at, updated_at
             )
-            SELECT gen_random_uuid(), %s, %s, %s, '', 'bench ' || g,
-                '', '{}', '[]', 'Bearer', now() + interval '1 hour',
+            SELECT gen_random_uuid(), %s, %s, %s, NULL, 'bench ' || g,
+                '', '{}', '{}', '[]', 'Bearer', now() + interval '1 hour',
                 now(), now(), '', 'active',
                 '', '[]', now(), 1,
                 CASE WHEN g %% 100 = 0 THEN now() - interval '1 minute'

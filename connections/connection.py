@@ -42,7 +42,9 @@ def require_manage(*, actor: Actor, authentication: Authentication, action: str)
     role = workspace_role(actor=actor, workspace=authentication.workspace)
     if role is None:
         raise NotFound("Authentication not found.")
-    is_owner = actor.membership is not None and authentication.owner_id == actor.membership.pk
+    is_owner = (
+        actor.membership is not None and authentication.owner_id == actor.membership.pk
+    ) or (actor.end_user is not None and authentication.end_user_id == actor.end_user.pk)
     if not is_owner and role != WorkspaceRole.ADMIN:
         raise NotAllowed(
             f"Only the authentication's owner or an admin of workspace "
@@ -152,6 +154,7 @@ def connection_save(
                 workspace=target.workspace,
                 service=target.service,
                 owner=actor.membership,
+                end_user=actor.end_user,
                 name=target.name,
                 created_by=actor.user,
             )

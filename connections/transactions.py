@@ -64,6 +64,7 @@ def transaction_fields(*, actor, target: Target, values, redirect_uri: str) -> d
         "workspace": target.workspace,
         "service": target.service,
         "started_by": actor.user,
+        "end_user": actor.end_user,
         "authentication": target.existing,
         "name": target.name,
         "parameters": values.public,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from infrastructure.errors import NotAllowed, NotFound, RuleViolation
 from workspaces.models import (
+    EndUser,
     Membership,
     Organization,
     OrganizationAPIKey,
@@ -20,6 +21,10 @@ from workspaces.models import (
     WorkspaceRole,
 )
 
+# The role of an end user of an embedded solution: not an org role, it grants nothing but their own
+# authentications in the embedded workspace.
+END_USER_ROLE = "end_user"
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -28,6 +33,8 @@ class Actor:
     # An organization API key acts without a person: user and membership are then None.
     user: User | None = None
     membership: Membership | None = None
+    # An end user (through a one-time code): no user, no membership.
+    end_user: EndUser | None = None
 
     @property
     def is_owner(self) -> bool:
@@ -39,7 +46,14 @@ class Actor:
 
     @property
     def label(self) -> str:
+        if self.end_user is not None:
+            return f"end user {self.end_user.external_user_id}"
         return str(self.user) if self.user else f"API key of {self.organization}"
+
+
+def actor_for_end_user(end_user: EndUser) -> Actor:
+    """An end user acting through a one-time code (the wizard, a connect link)."""
+    return Actor(organization=end_user.organization, role=END_USER_ROLE, end_user=end_user)
 
 
 def actor_for(*, organization: Organization, user=None, api_key=None) -> Actor:
@@ -76,6 +90,9 @@ def workspace_role(*, actor: Actor, workspace: Workspace) -> str | None:
     """
     if workspace.organization_id != actor.organization.pk:
         return None
+    if actor.end_user is not None:
+        # Their own auths in the embedded workspace: the selectors narrow it to those.
+        return WorkspaceRole.CONTRIBUTOR if workspace.kind == WorkspaceKind.EMBEDDED else None
     if actor.is_owner_or_admin:
         return WorkspaceRole.ADMIN
     if workspace.kind == WorkspaceKind.ORGANIZATION:

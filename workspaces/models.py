@@ -73,6 +73,9 @@ class Organization(models.Model):
     onprem_allowed_hosts = models.JSONField(default=list, blank=True)
     # How many days before an authentication dies it becomes `expiring` and people are told.
     expiry_warning_days = models.PositiveSmallIntegerField(default=7)
+    # Origins (scheme://host[:port]) of the embedded customer's own pages: where connect links may
+    # return, and (with the wizard pages) who may frame the wizard.
+    allowed_origins = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -224,3 +227,34 @@ class OrganizationAPIKey(AbstractAPIKey):
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "organization API key"
+
+
+class EndUser(models.Model):
+    """A user of an embedded customer's own product: not a member. They never sign in to the
+    admin or the API; the customer's backend creates them (an organization API key) and sends them
+    to the wizard or a connect link with a one-time code. They own authentications and solution
+    instances in the embedded workspace."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="end_users"
+    )
+    # The customer's own id for the person: how its backend finds them again.
+    external_user_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, blank=True)
+    # Kept out of usage counts (a customer's staff trying the integration).
+    is_test_user = models.BooleanField(default=False)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_user_id"], name="end_user_unique_external_id"
+            )
+        ]
+
+    def __str__(self):
+        return self.name or self.external_user_id

@@ -71,6 +71,8 @@ LOCAL_APPS = [
     "events",
     "lifecycle",
     "connections",
+    "projects",
+    "embedded",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -1,0 +1,119 @@
+"""Projects, their slots and workflows.
+
+A project lives in a workspace. Its **auth slots** say which service each workflow step calls and
+with which scopes; its **config slots** are the settings a person chooses. A workflow's steps name
+an auth slot and an HTTP request template whose `{{config.<external_id>}}` placeholders name config
+slots. External ids are unique across a project's slots: they are what the embedded API, the
+wizard and exported bundles use.
+"""
+
+import uuid
+
+from django.db import models
+
+from auths.models import Authentication
+from services.models import Service
+from workspaces.models import Organization, User, Workspace
+
+
+class Project(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="projects"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="projects")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "created_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class AuthSlot(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="auth_slots")
+    external_id = models.SlugField(max_length=100)
+    title = models.CharField(max_length=200)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    scopes = models.JSONField(default=list, blank=True)
+    # Not shown to end users in the wizard (a static slot is always hidden).
+    hidden = models.BooleanField(default=False)
+    # One fixed auth of the organization that every instance uses.
+    static_authentication = models.ForeignKey(
+        Authentication, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The end user must create a new auth for each instance; an existing one cannot be picked.
+    force_unique = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="auth_slot_unique_external_id"
+            )
+        ]
+
+    def __str__(self):
+        return self.external_id
+
+    @property
+    def is_static(self) -> bool:
+        return self.static_authentication_id is not None
+
+
+class ConfigType(models.TextChoices):
+    STRING = "string", "Text"
+    NUMBER = "number", "Number"
+    BOOLEAN = "boolean", "Yes / no"
+    SELECT = "select", "One of a list"
+    MULTISELECT = "multiselect", "Several of a list"
+    JSON = "json", "JSON"
+
+
+class ConfigSlot(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="config_slots")
+    external_id = models.SlugField(max_length=100)
+    title = models.CharField(max_length=200)
+    help_text = models.TextField(blank=True)
+    type = models.CharField(max_length=16, choices=ConfigType.choices, default=ConfigType.STRING)
+    required = models.BooleanField(default=False)
+    default = models.JSONField(null=True, blank=True)
+    choices = models.JSONField(default=list, blank=True)
+    pattern = models.CharField(max_length=500, blank=True)
+    hidden = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="config_slot_unique_external_id"
+            )
+        ]
+
+    def __str__(self):
+        return self.external_id
+
+
+class Workflow(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="workflows")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # [{"name", "auth_slot": "<external_id>", "request": {"method", "path", "query", "headers",
+    #   "json"}}], checked by projects/definitions.py.
+    steps = models.JSONField(default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "id"]
+
+    def __str__(self):
+        return self.name
