@@ -33,8 +33,9 @@ class Solution(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="solutions")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    # The draft wizard layout: {"screens": [{"title", "slots": [external_id, ...]}]}; slots not on
-    # any screen are not asked (hidden). Generated from the project, edited before publishing.
+    # The draft wizard layout: {"screens": [{"title", "slots": [external_id, ...]}], "hidden":
+    # [external_id, ...]}: generated from the project, edited before publishing. Slots the project
+    # gains later join the generated screens unless the builder hid them.
     layout = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

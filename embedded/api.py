@@ -1,0 +1,222 @@
+"""The embedded API: thin views that parse input, call one domain function and render the result.
+The normal caller is the customer's backend with an organization API key."""
+
+import uuid
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from connections.serializers import HttpResultSerializer
+from embedded import instances, solutions
+from embedded.access import require_embedded
+from embedded.selectors import (
+    instance_get_for_actor,
+    instance_list_for_actor,
+    release_list,
+    solution_list_for_actor,
+)
+from embedded.serializers import (
+    InstanceCreateSerializer,
+    InstanceRequestSerializer,
+    InstanceSerializer,
+    InstanceUpdateSerializer,
+    ReleaseSerializer,
+    SolutionCreateSerializer,
+    SolutionSerializer,
+    SolutionUpdateSerializer,
+)
+from infrastructure.errors import NotFound, RuleViolation
+from workspaces.scoping import OrganizationScopedViewSet
+
+TAG = ["embedded"]
+
+
+class _EmbeddedViewSet(OrganizationScopedViewSet):
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Before any input is read: a platform organization hears about the edition, not a field.
+        require_embedded(self.actor)
+
+    def _input(self, serializer_class):
+        data = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+
+@extend_schema(tags=TAG)
+class SolutionViewSet(_EmbeddedViewSet):
+    """Solutions of the embedded workspace: made from a project, laid out as wizard screens,
+    published as immutable releases."""
+
+    serializer_class = SolutionSerializer
+
+    def scoped_queryset(self, actor):
+        return solution_list_for_actor(actor=actor, search=self.request.query_params.get("search"))
+
+    def _solution(self):
+        solution = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if solution is None:
+            raise NotFound("Solution not found.")
+        return solution
+
+    def _render(self, solution, code=status.HTTP_200_OK):
+        return Response(SolutionSerializer(solution).data, status=code)
+
+    @extend_schema(parameters=[OpenApiParameter("search", str)])
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(SolutionSerializer(page, many=True).data)
+
+    @extend_schema(request=SolutionCreateSerializer, responses={201: SolutionSerializer})
+    def create(self, request, *args, **kwargs):
+        values = self._input(SolutionCreateSerializer)
+        solution = solutions.solution_create(
+            actor=self.actor,
+            project=values["project"],
+            name=values.get("name", ""),
+            description=values.get("description", ""),
+        )
+        return self._render(solution, status.HTTP_201_CREATED)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._render(self._solution())
+
+    @extend_schema(request=SolutionUpdateSerializer, responses=SolutionSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        values = self._input(SolutionUpdateSerializer)
+        solution = solutions.solution_update(actor=self.actor, solution=self._solution(), **values)
+        return self._render(solution)
+
+    def destroy(self, request, *args, **kwargs):
+        solutions.solution_delete(actor=self.actor, solution=self._solution())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={201: ReleaseSerializer})
+    def publish(self, request, *args, **kwargs):
+        """Freeze the draft as the next release; instances follow it, or wait for their end
+        user when it asks something new of them (needs_upgrade)."""
+        solution = self._solution()
+        release = solutions.solution_publish(actor=self.actor, solution=solution)
+        counts = instances.instances_follow_release(solution=solution, release=release)
+        return Response(
+            {**ReleaseSerializer(release).data, "instances": counts},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(responses=ReleaseSerializer(many=True))
+    def releases(self, request, *args, **kwargs):
+        page = self.paginate_queryset(release_list(solution=self._solution()))
+        return self.get_paginated_response(ReleaseSerializer(page, many=True).data)
+
+
+@extend_schema(tags=TAG)
+class InstanceViewSet(_EmbeddedViewSet):
+    """End users' solution instances. They start disabled; enable them once complete."""
+
+    serializer_class = InstanceSerializer
+
+    def scoped_queryset(self, actor):
+        params = self.request.query_params
+        return instance_list_for_actor(
+            actor=actor,
+            end_user_id=_uuid_or_none(params.get("end_user"), field="end_user"),
+            solution_id=_uuid_or_none(params.get("solution"), field="solution"),
+        )
+
+    def _instance(self):
+        return instance_get_for_actor(actor=self.actor, instance_id=self.kwargs["pk"])
+
+    def _render(self, instance, code=status.HTTP_200_OK):
+        return Response(InstanceSerializer(instance).data, status=code)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("end_user", str), OpenApiParameter("solution", str)]
+    )
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(InstanceSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InstanceCreateSerializer,
+        responses={201: InstanceSerializer},
+        examples=[
+            OpenApiExample(
+                "An end user's instance, its CRM slot bound",
+                request_only=True,
+                value={
+                    "solution": "5d0c…",
+                    "end_user": "9a41…",
+                    "config_values": {"channel": "#sales"},
+                    "auth_values": [{"external_id": "crm", "authentication_id": "3b0b…"}],
+                },
+            )
+        ],
+    )
+    def create(self, request, *args, **kwargs):
+        values = self._input(InstanceCreateSerializer)
+        instance = instances.instance_create(
+            actor=self.actor,
+            solution=values["solution"],
+            end_user=values["end_user"],
+            name=values.get("name", ""),
+            config_values=values.get("config_values"),
+            auth_values=[dict(v) for v in values.get("auth_values", [])],
+        )
+        return self._render(instance, status.HTTP_201_CREATED)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._render(self._instance())
+
+    @extend_schema(request=InstanceUpdateSerializer, responses=InstanceSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        values = self._input(InstanceUpdateSerializer)
+        auth_values = values.get("auth_values")
+        instance = instances.instance_update(
+            actor=self.actor,
+            instance=self._instance(),
+            name=values.get("name"),
+            config_values=values.get("config_values"),
+            auth_values=[dict(v) for v in auth_values] if auth_values is not None else None,
+        )
+        return self._render(instance)
+
+    def destroy(self, request, *args, **kwargs):
+        instances.instance_delete(actor=self.actor, instance=self._instance())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=InstanceSerializer)
+    def enable(self, request, *args, **kwargs):
+        return self._render(instances.instance_enable(actor=self.actor, instance=self._instance()))
+
+    @extend_schema(request=None, responses=InstanceSerializer)
+    def disable(self, request, *args, **kwargs):
+        return self._render(instances.instance_disable(actor=self.actor, instance=self._instance()))
+
+    @extend_schema(request=InstanceRequestSerializer, responses=HttpResultSerializer)
+    def call_api(self, request, *args, **kwargs):
+        """Call the end user's API through the auth bound to a slot: the backend never holds a
+        token."""
+        values = self._input(InstanceRequestSerializer)
+        result = instances.instance_request(
+            actor=self.actor,
+            instance=self._instance(),
+            slot=values["slot"],
+            method=values["method"],
+            path_or_url=values["path"],
+            query=values.get("query"),
+            headers=values.get("headers"),
+            json=values.get("json"),
+            data=values.get("data"),
+            body=values.get("body"),
+        )
+        return Response(HttpResultSerializer.from_result(result))
+
+
+def _uuid_or_none(value: str | None, *, field: str):
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise RuleViolation(f"{field}: give an id.", field=field) from None

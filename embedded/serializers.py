@@ -1,0 +1,177 @@
+"""Input and output shapes of the embedded API. No rules here: the domain functions decide."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from connections.serializers import HttpRequestSerializer
+from embedded.instances import instance_auth_values, instance_problems
+from embedded.models import Release, Solution, SolutionInstance
+from embedded.solutions import latest_release, solution_state
+from projects.models import Project
+from workspaces.models import EndUser
+
+# --- solutions -----------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class ScopedProjectField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return Project.objects.filter(organization=self.context["actor"].organization)
+
+
+class ReleaseSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Release
+        fields = ["id", "number", "published_at"]
+        read_only_fields = fields
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Release
+        fields = ["id", "number", "published_at", "snapshot"]
+        read_only_fields = fields
+
+
+class SolutionSerializer(serializers.ModelSerializer):
+    project = serializers.UUIDField(source="project_id", read_only=True)
+    state = serializers.SerializerMethodField(
+        help_text="draft (never published), live (the draft is the latest release) or changed "
+        "(edited since it was published)."
+    )
+    live_release = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Solution
+        fields = [
+            "id",
+            "name",
+            "description",
+            "project",
+            "state",
+            "layout",
+            "live_release",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_state(self, solution) -> str:
+        return solution_state(solution)
+
+    @extend_schema_field(ReleaseSummarySerializer(allow_null=True))
+    def get_live_release(self, solution):
+        release = latest_release(solution)
+        return ReleaseSummarySerializer(release).data if release else None
+
+
+class SolutionCreateSerializer(serializers.Serializer):
+    project = ScopedProjectField(help_text="A project of the embedded workspace.")
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class SolutionUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    layout = serializers.JSONField(
+        required=False,
+        help_text='The wizard\'s screens: {"screens": [{"title": "…", "slots": ["<external_id>", '
+        "…]}]}; slots on no screen are hidden.",
+    )
+
+
+# --- instances -----------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class ScopedSolutionField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return Solution.objects.filter(organization=self.context["actor"].organization)
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class ScopedEndUserField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return EndUser.objects.filter(organization=self.context["actor"].organization)
+
+
+class AuthValueSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    authentication_id = serializers.UUIDField(allow_null=True)
+    status = serializers.CharField(read_only=True, allow_null=True)
+
+
+class ConfigValueSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    value = serializers.JSONField()
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    solution = serializers.UUIDField(source="solution_id", read_only=True)
+    end_user = serializers.UUIDField(source="end_user_id", read_only=True)
+    external_user_id = serializers.CharField(source="end_user.external_user_id", read_only=True)
+    release = serializers.IntegerField(source="release.number", read_only=True)
+    auth_values = serializers.SerializerMethodField()
+    config_values = serializers.SerializerMethodField()
+    problems = serializers.SerializerMethodField(
+        help_text="Why it cannot be enabled now (empty when it can)."
+    )
+
+    class Meta:
+        model = SolutionInstance
+        fields = [
+            "id",
+            "name",
+            "solution",
+            "end_user",
+            "external_user_id",
+            "release",
+            "enabled",
+            "needs_upgrade",
+            "auth_values",
+            "config_values",
+            "problems",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AuthValueSerializer(many=True))
+    def get_auth_values(self, instance) -> list[dict]:
+        return [vars(value) for value in instance_auth_values(instance)]
+
+    @extend_schema_field(ConfigValueSerializer(many=True))
+    def get_config_values(self, instance) -> list[dict]:
+        return [
+            {"external_id": key, "value": value}
+            for key, value in (instance.config_values or {}).items()
+        ]
+
+    def get_problems(self, instance) -> list[str]:
+        return instance_problems(instance)
+
+
+class InstanceCreateSerializer(serializers.Serializer):
+    solution = ScopedSolutionField()
+    end_user = ScopedEndUserField()
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    config_values = serializers.DictField(
+        required=False, help_text='{"<config slot external_id>": value}'
+    )
+    auth_values = AuthValueSerializer(many=True, required=False)
+
+
+class InstanceUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+    config_values = serializers.DictField(
+        required=False, help_text="Merged into the instance's values; null removes one."
+    )
+    auth_values = AuthValueSerializer(
+        many=True, required=False, help_text="Binds (or, with null, unbinds) auth slots."
+    )
+
+
+class InstanceRequestSerializer(HttpRequestSerializer):
+    slot = serializers.CharField(help_text="External id of the auth slot whose auth is used.")

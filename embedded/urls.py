@@ -1,0 +1,47 @@
+"""The embedded API, under organizations/<slug>/."""
+
+from django.urls import path
+
+from embedded import api
+
+ORG = "organizations/<slug:organization_slug>"
+solution = api.SolutionViewSet.as_view
+instance = api.InstanceViewSet.as_view
+
+urlpatterns = [
+    path(f"{ORG}/solutions/", solution({"get": "list", "post": "create"}), name="solution-list"),
+    path(
+        f"{ORG}/solutions/<uuid:pk>/",
+        solution({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="solution-detail",
+    ),
+    path(
+        f"{ORG}/solutions/<uuid:pk>/publish/",
+        solution({"post": "publish"}),
+        name="solution-publish",
+    ),
+    path(
+        f"{ORG}/solutions/<uuid:pk>/releases/",
+        solution({"get": "releases"}),
+        name="solution-releases",
+    ),
+    path(f"{ORG}/instances/", instance({"get": "list", "post": "create"}), name="instance-list"),
+    path(
+        f"{ORG}/instances/<uuid:pk>/",
+        instance({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="instance-detail",
+    ),
+    path(
+        f"{ORG}/instances/<uuid:pk>/enable/", instance({"post": "enable"}), name="instance-enable"
+    ),
+    path(
+        f"{ORG}/instances/<uuid:pk>/disable/",
+        instance({"post": "disable"}),
+        name="instance-disable",
+    ),
+    path(
+        f"{ORG}/instances/<uuid:pk>/request/",
+        instance({"post": "call_api"}),
+        name="instance-request",
+    ),
+]
