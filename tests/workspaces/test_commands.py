@@ -88,3 +88,23 @@ def test_a_refused_organization_leaves_no_new_user_behind(tenant):
     with pytest.raises(CommandError, match="slug: The slug 'acme' is taken"):
         create("Acme", owner_email="someone-new@example.com")
     assert not User.objects.filter(email="someone-new@example.com").exists()
+
+
+# --- organization API keys -----------------------------------------------------------------------
+
+
+def test_create_api_key_prints_only_a_key_that_calls_as_the_organization(tenant):
+    out, err = StringIO(), StringIO()
+    call_command("create_api_key", tenant.organization.slug, name="backend", stdout=out, stderr=err)
+    key = out.getvalue().strip()
+    assert "\n" not in key and "backend" in err.getvalue()
+    response = Client().get(
+        reverse("member-list", kwargs={"organization_slug": tenant.organization.slug}),
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    assert response.status_code == 200
+
+
+def test_create_api_key_names_an_unknown_organization():
+    with pytest.raises(CommandError, match="no organization has the slug 'nope'"):
+        call_command("create_api_key", "nope")
