@@ -123,6 +123,10 @@ def point_at_existing_objects(case, world) -> None:
             case.path_parameters[name] = str(world[name])
 
 
+# One pytest test runs every operation (schemathesis 4), so the suite's 300 s per-test timeout
+# would be a budget for the whole API: on a loaded two-CPU machine it ran out mid-request. Allow
+# the whole run 20 minutes; a hang still ends it.
+@pytest.mark.timeout(1200)
 @schema.parametrize()
 @settings(
     max_examples=FUZZ_EXAMPLES,
