@@ -175,3 +175,35 @@ class InstanceUpdateSerializer(serializers.Serializer):
 
 class InstanceRequestSerializer(HttpRequestSerializer):
     slot = serializers.CharField(help_text="External id of the auth slot whose auth is used.")
+
+
+# --- authorization codes ---------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class ScopedInstanceField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return SolutionInstance.objects.filter(
+            organization=self.context["actor"].organization
+        ).select_related("solution", "release")
+
+
+class AuthorizationCodeCreateSerializer(serializers.Serializer):
+    solution = ScopedSolutionField(
+        required=False, allow_null=True, help_text="Bind the code to this (published) solution."
+    )
+    instance = ScopedInstanceField(
+        required=False,
+        allow_null=True,
+        help_text="Bind the code to this instance of the end user (and its solution).",
+    )
+
+
+class AuthorizationCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="The one-time code. Shown only in this response: it is stored hashed."
+    )
+    expires_at = serializers.DateTimeField()
+    wizard_url = serializers.CharField(help_text="Send the end user's browser here.")
+    solution = serializers.UUIDField(allow_null=True)
+    instance = serializers.UUIDField(allow_null=True)

@@ -45,3 +45,12 @@ urlpatterns = [
         name="instance-request",
     ),
 ]
+
+end_user_codes = api.EndUserCodeViewSet.as_view
+urlpatterns += [
+    path(
+        f"{ORG}/end-users/<uuid:pk>/authorization-codes/",
+        end_user_codes({"post": "authorization_code"}),
+        name="end-user-authorization-codes",
+    ),
+]
