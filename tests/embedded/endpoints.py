@@ -60,4 +60,5 @@ ENDPOINTS = {
     "instance-disable": (["post"], _instance_kwargs),
     "instance-request": (["post"], _instance_kwargs),
     "end-user-authorization-codes": (["post"], _end_user_kwargs),
+    "end-user-connect-links": (["post"], _end_user_kwargs),
 }
