@@ -3,6 +3,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from embedded.urls import browser_urlpatterns as embedded_browser_urlpatterns
 from workspaces.scoping import dangerously_unscoped
 
 
@@ -36,4 +37,5 @@ urlpatterns = [
         name="api-docs",
     ),
     path("health/", dangerously_unscoped(health, why=PUBLIC), name="health"),
+    path("", include(embedded_browser_urlpatterns)),
 ]

@@ -1,11 +1,14 @@
 """Authentications API and the OAuth browser routes: thin views that parse input, call one domain
 function and render the result."""
 
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_api_key.models import AbstractAPIKey
 
 from auths.selectors import (
     authentication_get_for_actor,
@@ -36,6 +39,7 @@ from connections.serializers import (
 )
 from connections.token_auth import authentication_create_token
 from connections.transactions import AuthorizationStart, CallbackRefused
+from embedded import connect_links
 from infrastructure.errors import NotFound
 from services.selectors import service_visible_to_user
 from workspaces.scoping import IsAuthenticatedOrApiKey, OrganizationScopedViewSet
@@ -269,19 +273,46 @@ class OAuthStartView(_BrowserView):
 
 class OAuthCallbackView(_BrowserView):
     """/api/oauth/callback/<service>/: the provider's redirect back. Refusals render a 400 page;
-    otherwise the browser goes on to the clean result page (no code in its URL)."""
+    otherwise the browser goes on to the clean result page (no code in its URL).
+
+    A flow started for an end user (a connect link) is answered with no session: its single-use
+    state is the proof (connections/browser_flows.py), and the browser then goes where the link
+    asked (embedded/connect_links.py). Every other answer needs the person who started it, as
+    before: without a session it is refused as unauthenticated."""
+
+    permission_classes = [AllowAny]
+
+    def person(self, request):
+        if not request.user.is_authenticated and not isinstance(request.auth, AbstractAPIKey):
+            raise exceptions.NotAuthenticated()
+        return super().person(request)
 
     @extend_schema(responses={302: None, 400: None})
     def get(self, request, service_id):
-        user = self.person(request)
-        service = service_visible_to_user(user=user, service_id=service_id)
+        query = request.GET.dict()
         try:
-            txn = browser_flows.oauth_callback(user=user, service=service, query=request.GET.dict())
+            txn = browser_flows.end_user_oauth_callback(service_id=service_id, query=query)
+            if txn is None:
+                user = self.person(request)
+                service = service_visible_to_user(user=user, service_id=service_id)
+                txn = browser_flows.oauth_callback(user=user, service=service, query=query)
         except CallbackRefused as refusal:
             return self.page(
                 request, title="Sign-in refused", message=refusal.message, ok=False, code=400
             )
-        response = redirect("oauth-result", transaction_id=txn.pk)
+        if txn.end_user_id is not None:
+            outcome = connect_links.end_user_flow_finish(txn=txn, query=query)
+            if not outcome.redirect_url:
+                return self.page(
+                    request,
+                    title=outcome.title,
+                    message=outcome.message,
+                    ok=outcome.ok,
+                    authentication=outcome.authentication,
+                )
+            response = HttpResponseRedirect(outcome.redirect_url)
+        else:
+            response = redirect("oauth-result", transaction_id=txn.pk)
         for name, value in NO_REFERRER.items():
             response[name] = value
         return response

@@ -7,6 +7,11 @@ expired, replayed, foreign (another person's) and wrong-service states are refus
 that does not match the expected issuer (RFC 9207) — connections/transactions.py. The protocol's
 own module then redeems what the provider sent: connections/authorization_code.py (OAuth 2.0) or
 connections/oauth1.py (OAuth 1.0a).
+
+A flow started for an end user (a connect link; the wizard to come) is answered with no session at
+all: end users never sign in, so end_user_oauth_callback finds their transaction by the state alone
+(single use, bound to the end user when it was started) and saves the auth as theirs, in the
+embedded workspace. A member's flow still needs the person who started it.
 """
 
 from django.db import transaction
@@ -25,24 +30,34 @@ from connections.oauth1 import oauth1_authorize_url, oauth1_finish, oauth1_start
 from connections.transactions import (
     AuthorizationStart,
     CallbackRefused,
+    state_digest,
     transaction_claim,
     transaction_fields,
     transaction_finish,
 )
 from infrastructure.errors import DomainError, RuleViolation
 from services.models import AuthScheme, GrantType, Service
-from workspaces.access import Actor, actor_for, require_asset_creation
+from services.selectors import service_list_for_actor
+from workspaces.access import Actor, actor_for, actor_for_end_user, require_asset_creation
 from workspaces.models import Workspace
 
 BROWSER_GRANTS = (GrantType.AUTHORIZATION_CODE, "")
 
 
 def _require_person(actor: Actor) -> None:
-    if actor.user is None:
+    """Someone with a browser: a member, or an end user (through a connect link or the wizard)."""
+    if actor.user is None and actor.end_user is None:
         raise RuleViolation(
             "A browser sign-in flow needs a person: call this with a user session or a user API "
             "key, not an organization API key."
         )
+
+
+def is_browser_flow(service: Service) -> bool:
+    """Whether the service connects through the provider's consent page in a browser."""
+    return service.auth_scheme == AuthScheme.OAUTH1 or (
+        service.auth_scheme == AuthScheme.OAUTH2 and service.grant_type in BROWSER_GRANTS
+    )
 
 
 def browser_flow_start(
@@ -52,9 +67,11 @@ def browser_flow_start(
     scopes: list[str] | None = None,
     parameters: dict | None = None,
     base_url: str,
+    return_url: str = "",
 ) -> AuthorizationStart:
     """Start the flow of the target's service. `base_url` is this platform's origin, for the
-    redirect URI."""
+    redirect URI; `return_url` is recorded on the transaction for whoever finishes it (a connect
+    link sends the end user back there)."""
     _require_person(actor)
     service = target.service
     values = parameters_validate(
@@ -64,7 +81,7 @@ def browser_flow_start(
         "oauth-callback", kwargs={"service_id": service.pk}
     )
     fields = transaction_fields(
-        actor=actor, target=target, values=values, redirect_uri=redirect_uri
+        actor=actor, target=target, values=values, redirect_uri=redirect_uri, return_url=return_url
     )
     if service.auth_scheme == AuthScheme.OAUTH1:
         return oauth1_start(target=target, values=values, fields=fields)
@@ -88,12 +105,20 @@ def oauth_authorization_start(
     scopes: list[str] | None = None,
     parameters: dict | None = None,
     base_url: str,
+    return_url: str = "",
 ) -> AuthorizationStart:
-    """Start connecting a new account through the browser (OAuth 2.0 code, or OAuth 1.0a)."""
+    """Start connecting a new account through the browser (OAuth 2.0 code, or OAuth 1.0a): for a
+    member, or for an end user (actor_for_end_user: the auth will be theirs, in the embedded
+    workspace)."""
     _require_person(actor)
     target = new_connection_target(actor=actor, service=service, workspace=workspace, name=name)
     return browser_flow_start(
-        actor=actor, target=target, scopes=scopes, parameters=parameters, base_url=base_url
+        actor=actor,
+        target=target,
+        scopes=scopes,
+        parameters=parameters,
+        base_url=base_url,
+        return_url=return_url,
     )
 
 
@@ -117,9 +142,12 @@ def oauth_authorization_restart(*, user, transaction_id) -> str:
 
 
 def _callback_actor(txn: OAuthTransaction, user) -> Actor | None:
-    """The person must still be allowed to do what they started."""
+    """The person (or the end user) must still be allowed to do what they started."""
     try:
-        actor = actor_for(organization=txn.organization, user=user)
+        if txn.end_user_id is not None:
+            actor = actor_for_end_user(txn.end_user)
+        else:
+            actor = actor_for(organization=txn.organization, user=user)
         if txn.authentication_id:
             require_manage(actor=actor, authentication=txn.authentication, action="re-authenticate")
         else:
@@ -141,11 +169,17 @@ def _provider_error(service: Service, query: dict, *, is_oauth1: bool) -> str | 
     )
 
 
+def _state_of(service: Service, query: dict) -> str:
+    return query.get("oauth_token" if service.auth_scheme == AuthScheme.OAUTH1 else "state") or ""
+
+
 def oauth_callback(*, user, service: Service, query: dict) -> OAuthTransaction:
     """Handle the provider's redirect back. Refusals raise CallbackRefused (nothing saved);
-    otherwise the transaction is returned with result_authentication or result_error set."""
+    otherwise the transaction is returned with result_authentication or result_error set.
+    `user` is the signed-in person, or None for a flow started for an end user
+    (end_user_oauth_callback)."""
     is_oauth1 = service.auth_scheme == AuthScheme.OAUTH1
-    state = query.get("oauth_token" if is_oauth1 else "state") or ""
+    state = _state_of(service, query)
     if not state:
         raise CallbackRefused(
             "The sign-in answer has no state, so it cannot be matched to a sign-in you started."
@@ -162,3 +196,28 @@ def oauth_callback(*, user, service: Service, query: dict) -> OAuthTransaction:
     if is_oauth1:
         return oauth1_finish(txn=txn, actor=actor, verifier=query.get("oauth_verifier") or "")
     return authorization_code_finish(txn=txn, actor=actor, code=query.get("code") or "")
+
+
+def end_user_oauth_callback(*, service_id, query: dict) -> OAuthTransaction | None:
+    """The provider's redirect back to a flow started for an end user, answered with no session:
+    the state names the transaction, which names the end user, and the auth is saved as theirs.
+    Returns None when the answer names no end user's flow (it is then a member's, for
+    oauth_callback with their session). Refusals raise CallbackRefused, as for members."""
+    candidates = {state_digest(v): v for v in (query.get("state"), query.get("oauth_token")) if v}
+    if not candidates:
+        return None
+    txn = (
+        OAuthTransaction.objects.select_related("service", "end_user")
+        .filter(state_hash__in=list(candidates), end_user__isnull=False)
+        .first()
+    )
+    if txn is None or _state_of(txn.service, query) != candidates[txn.state_hash]:
+        return None
+    # The service of the callback URL, as the end user's organization sees it: an unknown or
+    # foreign one cannot match the transaction's, and claiming refuses the mix-up.
+    service = (
+        service_list_for_actor(actor=actor_for_end_user(txn.end_user)).filter(pk=service_id).first()
+    )
+    if service is None:
+        raise CallbackRefused("This sign-in answer arrived for another service; start again.")
+    return oauth_callback(user=None, service=service, query=query)

@@ -81,8 +81,14 @@ def scopes_checked(service: Service, scopes: list[str] | None) -> list[str]:
 def _clean_name(name: str | None, service: Service, actor: Actor) -> str:
     name = name_check((name or "").strip(), what="An authentication's name")
     if not name:
-        who = f" ({actor.user.email})" if actor.user else ""
-        name = single_line(f"{service.name}{who}")
+        if actor.user:
+            who = f" ({actor.user.email})"
+        elif actor.end_user:
+            who = f" ({actor.end_user.external_user_id})"
+        else:
+            who = ""
+        # A default name is ours to make fit: never refuse a name the person did not give.
+        name = single_line(f"{service.name}{who}")[:200]
     if len(name) > 200:
         raise RuleViolation("Use a name of at most 200 characters.", field="name")
     return name

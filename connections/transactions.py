@@ -5,6 +5,10 @@ PKCE verifier (sealed), who started it, the workspace, the service, the token UR
 of that moment, the expected issuer, and a 10-minute expiry. It is single use: it is marked used
 before anything is redeemed, but only by the person who started it: anyone else is refused
 without using it up. OAuth 1.0a uses its request token as the state.
+
+A transaction started for an end user (a connect link, the wizard) has no person: the end user
+never signs in, so the single-use state, which only the browser sent to the provider holds, is the
+proof, and the answer is accepted whoever's session the browser carries.
 """
 
 import hashlib
@@ -57,8 +61,11 @@ def with_query(url: str, params: dict) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def transaction_fields(*, actor, target: Target, values, redirect_uri: str) -> dict:
-    """What every transaction records, whatever its protocol."""
+def transaction_fields(
+    *, actor, target: Target, values, redirect_uri: str, return_url: str = ""
+) -> dict:
+    """What every transaction records, whatever its protocol. `return_url`: where the browser
+    goes once it is finished, for flows whose starter asked for it (a connect link)."""
     return {
         "organization": actor.organization,
         "workspace": target.workspace,
@@ -70,6 +77,7 @@ def transaction_fields(*, actor, target: Target, values, redirect_uri: str) -> d
         "parameters": values.public,
         "secret_parameters": values.sealed_secret(),
         "redirect_uri": redirect_uri,
+        "return_url": return_url,
         "expires_at": timezone.now() + TRANSACTION_LIFETIME,
     }
 
@@ -83,7 +91,14 @@ def transaction_target(txn: OAuthTransaction) -> Target:
 
 def _not_theirs(txn: OAuthTransaction, user) -> str | None:
     """Why this person may not answer this transaction: it was started by someone else, or they
-    are no longer an active member of its organization. None when it is theirs."""
+    are no longer an active member of its organization. None when it is theirs.
+
+    `user` None answers for an end user: only a transaction started for an end user is theirs
+    (its state is the proof), and only that way: a person's session does not make a member's
+    sign-in an end user's, nor the reverse."""
+    if user is None or txn.end_user_id is not None:
+        for_end_user = user is None and txn.end_user_id is not None
+        return None if for_end_user else "This sign-in was started by someone else; start your own."
     if txn.started_by_id != user.pk:
         return "This sign-in was started by someone else; start your own."
     if not Membership.objects.filter(
@@ -94,7 +109,8 @@ def _not_theirs(txn: OAuthTransaction, user) -> str | None:
 
 
 def transaction_claim(*, user, service: Service, state: str, iss: str | None) -> OAuthTransaction:
-    """Find the transaction by the state's hash and mark it used (single use), or refuse.
+    """Find the transaction by the state's hash and mark it used (single use), or refuse. `user`
+    is the person answering, or None for an end user's flow (see _not_theirs).
 
     Whose it is comes first: someone else who learnt the state (from a shared link, a log, a
     screenshot) is refused without touching the transaction, so they cannot burn the sign-in of
@@ -105,7 +121,7 @@ def transaction_claim(*, user, service: Service, state: str, iss: str | None) ->
     with transaction.atomic():
         txn = (
             OAuthTransaction.objects.select_for_update(of=("self",))
-            .select_related("service", "organization", "workspace", "authentication")
+            .select_related("service", "organization", "workspace", "authentication", "end_user")
             .filter(state_hash=digest)
             .first()
         )

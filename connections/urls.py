@@ -11,6 +11,10 @@ SIGNED_IN_PERSON = (
     "scoped to the signed-in person: the OAuth transactions they started, the services of their "
     "organizations"
 )
+SIGNED_IN_PERSON_OR_END_USER = (
+    SIGNED_IN_PERSON + "; or, with no session, the end user's transaction its single-use state "
+    "names (a connect link)"
+)
 
 ORG = "organizations/<slug:organization_slug>/authentications"
 view = api.AuthenticationViewSet.as_view
@@ -48,7 +52,7 @@ urlpatterns = [
     ),
     path(
         "oauth/callback/<uuid:service_id>/",
-        dangerously_unscoped(api.OAuthCallbackView.as_view(), why=SIGNED_IN_PERSON),
+        dangerously_unscoped(api.OAuthCallbackView.as_view(), why=SIGNED_IN_PERSON_OR_END_USER),
         name="oauth-callback",
     ),
     path(

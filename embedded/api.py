@@ -8,8 +8,10 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from connections.serializers import HttpResultSerializer
-from embedded import instances, solutions
+from embedded import codes, connect_links, instances, solutions
 from embedded.access import require_embedded
+from embedded.codes import code_end_user_get, code_end_user_list
+from embedded.models import CodePurpose
 from embedded.selectors import (
     instance_get_for_actor,
     instance_list_for_actor,
@@ -17,6 +19,10 @@ from embedded.selectors import (
     solution_list_for_actor,
 )
 from embedded.serializers import (
+    AuthorizationCodeCreateSerializer,
+    AuthorizationCodeSerializer,
+    ConnectLinkCreateSerializer,
+    ConnectLinkSerializer,
     InstanceCreateSerializer,
     InstanceRequestSerializer,
     InstanceSerializer,
@@ -220,3 +226,114 @@ def _uuid_or_none(value: str | None, *, field: str):
         return uuid.UUID(value)
     except ValueError:
         raise RuleViolation(f"{field}: give an id.", field=field) from None
+
+
+# --- authorization codes and connect links -------------------------------------------------------
+
+
+@extend_schema(tags=TAG)
+class EndUserCodeViewSet(_EmbeddedViewSet):
+    """One-time ways in for one end user: an authorization code for the config wizard, and
+    connect links that go straight to a provider's consent. Each is shown once (stored hashed),
+    works once and lives 10 minutes."""
+
+    serializer_class = AuthorizationCodeSerializer
+
+    def scoped_queryset(self, actor):
+        return code_end_user_list(actor=actor)
+
+    def _end_user(self):
+        return code_end_user_get(actor=self.actor, end_user_id=self.kwargs["pk"])
+
+    @extend_schema(
+        request=AuthorizationCodeCreateSerializer,
+        responses={201: AuthorizationCodeSerializer},
+        examples=[
+            OpenApiExample(
+                "A code that opens the wizard on one instance",
+                request_only=True,
+                value={"instance": "3f2a…"},
+            ),
+            OpenApiExample(
+                "The code, shown once",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "code": "b0Zq…",
+                    "expires_at": "2026-05-04T10:10:00Z",
+                    "wizard_url": "https://platform.example.com/embedded/wizard/?code=b0Zq…",
+                    "solution": "5d0c…",
+                    "instance": "3f2a…",
+                },
+            ),
+        ],
+    )
+    def authorization_code(self, request, *args, **kwargs):
+        """A one-time code that opens the config wizard for this end user, optionally bound to a
+        published solution or to one of their instances. Send their browser to wizard_url."""
+        values = self._input(AuthorizationCodeCreateSerializer)
+        code, raw_code = codes.authorization_code_create(
+            actor=self.actor,
+            end_user=self._end_user(),
+            solution=values.get("solution"),
+            instance=values.get("instance"),
+            purpose=CodePurpose.WIZARD,
+        )
+        body = {
+            "code": raw_code,
+            "expires_at": code.expires_at,
+            "wizard_url": codes.wizard_url(raw_code, base_url=request.build_absolute_uri("/")),
+            "solution": code.solution_id,
+            "instance": code.instance_id,
+        }
+        return Response(AuthorizationCodeSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ConnectLinkCreateSerializer,
+        responses={201: ConnectLinkSerializer},
+        examples=[
+            OpenApiExample(
+                "Connect the CRM slot of an instance, then come back",
+                request_only=True,
+                value={
+                    "instance": "3f2a…",
+                    "slot": "crm",
+                    "return_url": "https://app.example.com/integrations/done",
+                },
+            ),
+            OpenApiExample(
+                "A service, no instance yet",
+                request_only=True,
+                value={"service": "8c1e…", "return_url": "https://app.example.com/connected"},
+            ),
+            OpenApiExample(
+                "The link",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "url": "https://platform.example.com/embedded/connect/b0Zq…/",
+                    "expires_at": "2026-05-04T10:10:00Z",
+                },
+            ),
+        ],
+    )
+    def connect_link(self, request, *args, **kwargs):
+        """A one-time URL that takes this end user straight to a provider's consent (no login):
+        for a service, or for an auth slot of one of their instances (the new auth is bound to
+        it). The browser then returns to return_url, whose origin must be allowed."""
+        values = self._input(ConnectLinkCreateSerializer)
+        code, raw_code = connect_links.connect_link_create(
+            actor=self.actor,
+            end_user=self._end_user(),
+            service=values.get("service"),
+            instance=values.get("instance"),
+            slot=values.get("slot", ""),
+            return_url=values.get("return_url", ""),
+        )
+        body = {
+            "url": connect_links.connect_link_url(
+                raw_code, base_url=request.build_absolute_uri("/")
+            ),
+            "expires_at": code.expires_at,
+        }
+        return Response(ConnectLinkSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -18,7 +18,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from auths.models import Authentication
+from auths.models import Authentication, OAuthTransaction
 from projects.models import Project
 from services.models import Service
 from workspaces.models import EndUser, Organization, User, Workspace
@@ -145,6 +145,16 @@ class AuthorizationCode(models.Model):
     return_url = models.URLField(max_length=2000, blank=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # A connect link, once opened: the OAuth transaction it started (its callback finds the link
+    # through it), and why its result could not be completed (a slot binding refused).
+    oauth_transaction = models.OneToOneField(
+        OAuthTransaction,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    result_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connections.serializers import HttpRequestSerializer
+from connections.serializers import HttpRequestSerializer, UsableServiceField
 from embedded.instances import instance_auth_values, instance_problems
 from embedded.models import Release, Solution, SolutionInstance
 from embedded.solutions import latest_release, solution_state
@@ -175,3 +175,62 @@ class InstanceUpdateSerializer(serializers.Serializer):
 
 class InstanceRequestSerializer(HttpRequestSerializer):
     slot = serializers.CharField(help_text="External id of the auth slot whose auth is used.")
+
+
+# --- authorization codes and connect links -------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class ScopedInstanceField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return SolutionInstance.objects.filter(
+            organization=self.context["actor"].organization
+        ).select_related("solution", "release")
+
+
+class AuthorizationCodeCreateSerializer(serializers.Serializer):
+    solution = ScopedSolutionField(
+        required=False, allow_null=True, help_text="Bind the code to this (published) solution."
+    )
+    instance = ScopedInstanceField(
+        required=False,
+        allow_null=True,
+        help_text="Bind the code to this instance of the end user (and its solution).",
+    )
+
+
+class AuthorizationCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="The one-time code. Shown only in this response: it is stored hashed."
+    )
+    expires_at = serializers.DateTimeField()
+    wizard_url = serializers.CharField(help_text="Send the end user's browser here.")
+    solution = serializers.UUIDField(allow_null=True)
+    instance = serializers.UUIDField(allow_null=True)
+
+
+class ConnectLinkCreateSerializer(serializers.Serializer):
+    service = UsableServiceField(
+        required=False, allow_null=True, help_text="Connect this service (a connector or yours)."
+    )
+    instance = ScopedInstanceField(
+        required=False, allow_null=True, help_text="Connect an auth slot of this instance…"
+    )
+    slot = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="…named by its external id."
+    )
+    return_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Where the browser returns, with ?status=connected&authentication_id=… or "
+        "?status=error&error=…; its origin must be one of the organization's allowed_origins.",
+    )
+
+
+class ConnectLinkSerializer(serializers.Serializer):
+    url = serializers.CharField(
+        help_text="Open it in the end user's browser: it goes straight to the provider's "
+        "consent. Works once."
+    )
+    expires_at = serializers.DateTimeField()

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from embedded import api
+from embedded import api, views
+from workspaces.scoping import dangerously_unscoped
 
 ORG = "organizations/<slug:organization_slug>"
 solution = api.SolutionViewSet.as_view
@@ -43,5 +44,30 @@ urlpatterns = [
         f"{ORG}/instances/<uuid:pk>/request/",
         instance({"post": "call_api"}),
         name="instance-request",
+    ),
+]
+
+end_user_codes = api.EndUserCodeViewSet.as_view
+urlpatterns += [
+    path(
+        f"{ORG}/end-users/<uuid:pk>/authorization-codes/",
+        end_user_codes({"post": "authorization_code"}),
+        name="end-user-authorization-codes",
+    ),
+    path(
+        f"{ORG}/end-users/<uuid:pk>/connect-links/",
+        end_user_codes({"post": "connect_link"}),
+        name="end-user-connect-links",
+    ),
+]
+
+# Browser routes outside the API (config/urls.py serves them at the root): a connect link is
+# opened by an end user, who never signs in; the one-time code in its URL is the only key.
+CONNECT_LINK = "the one-time connect code in its URL: it names one end user of one organization"
+browser_urlpatterns = [
+    path(
+        "embedded/connect/<str:code>/",
+        dangerously_unscoped(views.connect_link_view, why=CONNECT_LINK),
+        name="embedded-connect",
     ),
 ]

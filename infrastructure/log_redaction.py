@@ -3,6 +3,9 @@
 access log line is read by far more people than the credentials are meant for. Every query value
 in a log line becomes `[redacted]`; the names stay, so a line still says what was asked.
 
+One credential travels in a path instead: a connect link's one-time code
+(`/embedded/connect/<code>/`, a URL handed to end users); its segment is redacted too.
+
 Used by gunicorn's access and error logs (config/gunicorn.py) and by the handlers of Django's
 logging (config/settings/base.py: LOGGING), which carry runserver's request lines.
 """
@@ -13,6 +16,8 @@ import re
 REDACTED = "[redacted]"
 # A query string: from "?" to the end of the URL (whitespace, a quote or a fragment).
 QUERY_STRING = re.compile(r"\?([^\s\"'#<>]+)")
+# The path segments that are credentials: what precedes them, and the segment.
+SECRET_PATH_SEGMENT = re.compile(r"(/embedded/connect/)[^/\s\"'?#<>]+")
 
 
 def _redact_query(match: re.Match) -> str:
@@ -25,7 +30,10 @@ def _redact_query(match: re.Match) -> str:
 
 
 def redact_query_strings(text: str) -> str:
-    """`text` with the value of every query parameter of every URL in it replaced."""
+    """`text` with the value of every query parameter of every URL in it replaced, and every
+    credential path segment."""
+    if "/embedded/connect/" in text:
+        text = SECRET_PATH_SEGMENT.sub(rf"\g<1>{REDACTED}", text)
     if "?" not in text:
         return text
     return QUERY_STRING.sub(_redact_query, text)

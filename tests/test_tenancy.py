@@ -29,8 +29,13 @@ DANGEROUSLY_UNSCOPED = {
     "user-api-key-list": "the signed-in person's own keys",
     "user-api-key-detail": "the signed-in person's own keys",
     "oauth-start": "the signed-in person's own OAuth transactions",
-    "oauth-callback": "the signed-in person's own OAuth transactions",
+    "oauth-callback": (
+        "the signed-in person's own OAuth transactions, or an end user's named by its state"
+    ),
     "oauth-result": "the signed-in person's own OAuth transactions",
+    "embedded-connect": (
+        "the one-time connect code in its URL: it names one end user of one organization"
+    ),
 }
 PUBLIC_URL_NAMES = {name for name, why in DANGEROUSLY_UNSCOPED.items() if why == "public"}
 

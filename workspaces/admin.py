@@ -56,20 +56,46 @@ class OrganizationAddForm(DomainForm):
         )
 
 
+class OriginsField(forms.CharField):
+    """A list of origins edited as text, one a line."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 class OrganizationChangeForm(DomainForm):
+    allowed_origins = OriginsField(
+        required=False,
+        help_text="One origin a line (https://app.example.com; http only on localhost): where "
+        "connect links may return the end user, and who may frame the config wizard.",
+    )
+
     class Meta:
         model = Organization
-        fields = ["name", "edition", "service_account"]
+        fields = ["name", "edition", "service_account", "allowed_origins"]
 
     def perform(self):
-        return organizations.organization_update(
-            actor=admin_actor(self.request, self.instance),
-            organization=Organization.objects.get(pk=self.instance.pk),
-            name=self.cleaned_data["name"],
-            edition=self.cleaned_data["edition"],
-            service_account=self.cleaned_data["service_account"],
-            clear_service_account=self.cleaned_data["service_account"] is None,
-        )
+        try:
+            return organizations.organization_update(
+                actor=admin_actor(self.request, self.instance),
+                organization=Organization.objects.get(pk=self.instance.pk),
+                name=self.cleaned_data["name"],
+                edition=self.cleaned_data["edition"],
+                service_account=self.cleaned_data["service_account"],
+                clear_service_account=self.cleaned_data["service_account"] is None,
+                allowed_origins=self.cleaned_data["allowed_origins"],
+            )
+        except DomainError as error:
+            # "allowed_origins[2]" is a line of the one text box: show the error beside it.
+            if error.field and error.field.startswith("allowed_origins["):
+                error.field = "allowed_origins"
+            raise
 
 
 @admin.register(Organization)
@@ -84,7 +110,7 @@ class OrganizationAdmin(DomainFormAdmin):
 
     def get_fields(self, request, obj=None):
         return (
-            ["name", "edition", "service_account"]
+            ["name", "edition", "service_account", "allowed_origins"]
             if obj
             else ["name", "slug", "edition", "owner_email"]
         )

@@ -1,7 +1,7 @@
 """Workspaces API: thin views that parse input, call one domain function and render the result."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
@@ -70,7 +70,17 @@ class OrganizationViewSet(OrganizationScopedViewSet):
     def retrieve(self, request, *args, **kwargs):
         return self._render(self.actor.organization)
 
-    @extend_schema(request=OrganizationUpdateSerializer, responses=OrganizationSerializer)
+    @extend_schema(
+        request=OrganizationUpdateSerializer,
+        responses=OrganizationSerializer,
+        examples=[
+            OpenApiExample(
+                "Where connect links may return (embedded edition)",
+                request_only=True,
+                value={"allowed_origins": ["https://app.example.com", "http://localhost:3000"]},
+            )
+        ],
+    )
     def partial_update(self, request, *args, **kwargs):
         data = OrganizationUpdateSerializer(
             data=request.data, context=self.get_serializer_context()
@@ -85,6 +95,7 @@ class OrganizationViewSet(OrganizationScopedViewSet):
             edition=values.get("edition"),
             service_account=service_account.user if service_account else None,
             clear_service_account="service_account" in values and service_account is None,
+            allowed_origins=values.get("allowed_origins"),
         )
         return self._render(organization)
 

@@ -5,7 +5,7 @@ from django.utils.text import slugify
 
 from infrastructure.errors import RuleViolation
 from infrastructure.text import name_check
-from workspaces.access import Actor, require_owner
+from workspaces.access import Actor, require_owner, require_owner_or_admin
 from workspaces.members import membership_create
 from workspaces.models import (
     Edition,
@@ -16,6 +16,7 @@ from workspaces.models import (
     Workspace,
     WorkspaceKind,
 )
+from workspaces.origins import allowed_origins_clean
 from workspaces.sign_in import person_get_or_create
 
 
@@ -67,8 +68,21 @@ def organization_update(
     edition: str | None = None,
     service_account: User | None = None,
     clear_service_account: bool = False,
+    allowed_origins: list[str] | None = None,
 ) -> Organization:
-    require_owner(actor, "edit the organization")
+    """Edit the organization: the owner edits everything; its allowed origins (where connect
+    links return, who may frame the wizard) are the customer's integration settings, which an
+    admin or the customer's backend (an organization API key) keeps up to date too."""
+    owner_only = (
+        name is not None
+        or edition is not None
+        or service_account is not None
+        or clear_service_account
+    )
+    if owner_only or allowed_origins is None:
+        require_owner(actor, "edit the organization")
+    else:
+        require_owner_or_admin(actor, "edit the organization's allowed origins")
     if name is not None:
         organization.name = name_check(name, what="An organization's name")
     if edition is not None and edition != organization.edition:
@@ -92,6 +106,8 @@ def organization_update(
                 field="service_account",
             )
         organization.service_account = service_account
+    if allowed_origins is not None:
+        organization.allowed_origins = allowed_origins_clean(allowed_origins)
     organization.save()
     return organization
 

@@ -40,7 +40,16 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Organization
-        fields = ["id", "name", "slug", "edition", "service_account_email", "role", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "edition",
+            "service_account_email",
+            "allowed_origins",
+            "role",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_role(self, organization) -> str | None:
@@ -48,11 +57,22 @@ class OrganizationSerializer(serializers.ModelSerializer):
         return roles.get(organization.pk)
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class OriginListField(serializers.JSONField):
+    """Checked by the domain (workspaces/origins.py), so each refusal names allowed_origins[i]."""
+
+
 class OrganizationUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     edition = serializers.ChoiceField(choices=Edition.choices, required=False)
     service_account = ScopedMembershipField(
         required=False, allow_null=True, help_text="Membership id of the service account, or null."
+    )
+    allowed_origins = OriginListField(
+        required=False,
+        help_text="Origins (scheme://host[:port]) of your own pages: where connect links may "
+        "return the end user, and who may frame the config wizard. https, or http on localhost. "
+        "Replaces the list; the owner, an admin or an organization API key may set it.",
     )
 
 

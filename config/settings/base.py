@@ -306,6 +306,10 @@ TOKEN_REQUEST_DEADLINE_SECONDS = env.float("TOKEN_REQUEST_DEADLINE_SECONDS", def
 # One HTTP-client call, refresh and replay included.
 HTTP_CLIENT_DEADLINE_SECONDS = env.float("HTTP_CLIENT_DEADLINE_SECONDS", default=30.0)
 
+# Embedded edition (embedded/codes.py): how long a one-time authorization code or connect link
+# stays valid after it is issued.
+EMBEDDED_CODE_LIFETIME_MINUTES = env.int("EMBEDDED_CODE_LIFETIME_MINUTES", default=10)
+
 # Notifications (events/): email and webhook deliveries share one retry policy.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=30.0)

@@ -3,11 +3,12 @@ end users, their auths made through the real flows, and the organization key tha
 
 import itertools
 
+from django.test import Client
 from rest_framework.test import APIClient
 
 from connections.password_grant import authentication_create_password
 from projects.models import AuthSlot, ConfigSlot, Project, Workflow
-from tests.connections.helpers import oauth2_service
+from tests.connections.helpers import oauth2_service, path_of
 from workspaces.access import actor_for_end_user
 from workspaces.models import EndUser, OrganizationAPIKey, Workspace, WorkspaceKind
 
@@ -65,3 +66,27 @@ def end_user_auth(end_user, service, server, *, scopes=None):
         password=account["password"],
         scopes=scopes,
     )
+
+
+def browser_service(tenant, server, **fields):
+    """An OAuth 2.0 service with the authorization code grant (PKCE) on the loopback provider:
+    end users connect it in a browser, through a connect link."""
+    return oauth2_service(tenant, server, **fields)
+
+
+def allow_origins(tenant, *origins) -> None:
+    tenant.organization.allowed_origins = list(origins)
+    tenant.organization.save(update_fields=["allowed_origins"])
+
+
+def open_connect_link(url, server, account, *, client=None, approve=True):
+    """Play the end user: open the link in a browser with no session, consent at the provider as
+    `account`, and return our callback's response (not followed)."""
+    client = client or Client()
+    opened = client.get(path_of(url))
+    assert opened.status_code == 302, opened.content
+    assert opened["Location"].startswith(server.authorize_url)
+    redirect = server.authorize(
+        opened["Location"], account["username"], account["password"], approve
+    )
+    return client.get(path_of(redirect))

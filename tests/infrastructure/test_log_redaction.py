@@ -23,6 +23,14 @@ from infrastructure.log_redaction import RedactQueryStrings, redact_query_string
         ("GET /path?a=&b=2", "GET /path?a=[redacted]&b=[redacted]"),
         ("GET /path/ HTTP/1.1", "GET /path/ HTTP/1.1"),
         ("Is it done? yes", "Is it done? yes"),
+        (
+            '"GET /embedded/connect/b0Zq-_x1/ HTTP/1.1" 302 0',
+            '"GET /embedded/connect/[redacted]/ HTTP/1.1" 302 0',
+        ),
+        (
+            "https://p.example/embedded/connect/abc?x=1",
+            "https://p.example/embedded/connect/[redacted]?x=[redacted]",
+        ),
     ],
 )
 def test_query_values_are_redacted_and_names_kept(line, expected):
