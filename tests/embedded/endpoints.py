@@ -44,6 +44,11 @@ def _instance_kwargs(t):
     return {**_org(t), "pk": instance.pk}
 
 
+def _end_user_kwargs(t):
+    end_user = EndUser.objects.create(organization=t.organization, external_user_id="victim-eu")
+    return {**_org(t), "pk": end_user.pk}
+
+
 ENDPOINTS = {
     "solution-list": (["get", "post"], _org),
     "solution-detail": (["get", "patch", "delete"], _solution_kwargs),
@@ -54,4 +59,7 @@ ENDPOINTS = {
     "instance-enable": (["post"], _instance_kwargs),
     "instance-disable": (["post"], _instance_kwargs),
     "instance-request": (["post"], _instance_kwargs),
+    "end-user-list": (["get", "post"], _org),
+    "end-user-detail": (["get", "patch", "delete"], _end_user_kwargs),
+    "end-user-authentications": (["get", "post"], _end_user_kwargs),
 }
