@@ -9,8 +9,9 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from infrastructure.pagination import MAX_LIMIT, MAX_OFFSET, BoundedLimitOffsetPagination
+from tests.conftest import build_tenant
 from tests.test_tenancy import ENDPOINTS, iter_patterns
-from workspaces.models import OrganizationAPIKey
+from workspaces.models import Edition, OrganizationAPIKey
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,13 @@ def test_list_endpoints_are_found():
 def list_url(name, tenant) -> str:
     build = ENDPOINTS[name][1] if name in ENDPOINTS else (lambda t: {})
     return reverse(name, kwargs=build(tenant))
+
+
+@pytest.fixture
+def tenant(db):
+    """Both editions, so the embedded lists answer too (a platform organization is refused them
+    before any query parameter is read)."""
+    return build_tenant(edition=Edition.BOTH, name="Acme")
 
 
 @pytest.fixture
