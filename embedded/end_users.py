@@ -191,7 +191,11 @@ def end_user_delete(*, actor: Actor, end_user: EndUser) -> EndUserDeletion:
 
     One transaction, holding the end user's row lock from the start: an auth or instance being
     made for them meanwhile (a connect link's callback, an import) waits, and then finds them
-    gone, so nothing is left behind that belongs to nobody. Each auth goes through the deletion
+    gone, so nothing is left behind that belongs to nobody. The revocations' network calls happen
+    inside it (each bounded by the token deadline), as authentication_delete already does under
+    the auth's lock; an end user has a handful of auths. The rows go all at once or not at all: if
+    the deletion fails midway, grants already revoked stay revoked (RFC 7009 accepts revoking
+    them again) and running it again finishes it. Each auth goes through the deletion
     every auth uses (connections.authentications.authentication_delete: the auth's row lock, so a
     refresh in flight finishes first; revocation at the provider; a `deleted` event), before the
     instances, so its event still names the instances that used it. A revocation that fails is
@@ -207,6 +211,15 @@ def end_user_delete(*, actor: Actor, end_user: EndUser) -> EndUserDeletion:
         )
         if end_user is None:
             raise NotFound("End user not found.")
+        # Their instances next, before any auth: an instance update that binds one of their
+        # auths locks the instance and then the auth, so taking them in the same order here
+        # makes it wait instead of deadlocking against the deletion.
+        instance_ids = list(
+            SolutionInstance.objects.select_for_update()
+            .filter(end_user=end_user)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         auths = (
             Authentication.objects.filter(end_user=end_user)
             .select_related("service", "workspace", "organization")
@@ -228,9 +241,8 @@ def end_user_delete(*, actor: Actor, end_user: EndUser) -> EndUserDeletion:
                         "error": result["revocation_error"],
                     }
                 )
-        instances = SolutionInstance.objects.filter(end_user=end_user)
-        instance_count = instances.count()
-        instances.delete()
+        instance_count = len(instance_ids)
+        SolutionInstance.objects.filter(pk__in=instance_ids).delete()
         summary = EndUserDeletion(
             authentications_deleted=deleted,
             authentications_revoked=revoked,

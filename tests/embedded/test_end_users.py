@@ -3,6 +3,7 @@ create, find by the customer's own id, update, delete (their auths revoked at th
 provider, their instances deleted), and credentials the backend already holds imported as their
 auths, then refreshed by the real refresh task."""
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils import timezone
 from auths.models import Authentication, AuthStatus
 from embedded.models import SolutionInstance
 from events.models import AuthEvent
+from events.webhooks import event_payload
 from lifecycle.tasks import refresh_authentication
 from tests.conftest import build_tenant
 from tests.connections.helpers import custom_service
@@ -38,7 +40,7 @@ def error_fields(response) -> dict:
 
 def provider_tokens(server, service) -> dict:
     """Tokens the customer's backend got from the provider itself, before it used the platform."""
-    account = server.create_user(f"held-{timezone.now().timestamp()}")
+    account = server.create_user(f"held-{secrets.token_hex(4)}")
     client = {"client_id": service.client_id, "client_secret": service.client_secret.reveal()}
     return issue_tokens(server, client, account)
 
@@ -338,12 +340,13 @@ def test_imported_oauth_tokens_without_an_expiry_get_the_services_default_lifeti
         {"service": str(service.pk), "access_token": "at-held-by-the-backend"},
         format="json",
     )
+    after = timezone.now()
     assert response.status_code == 201, response.content
     auth = Authentication.objects.get(pk=response.json()["id"])
     assert auth.refresh_token is None
     assert auth.scopes == ["read", "write"]  # the service's defaults
-    lifetime = auth.access_token_expires_at - before
-    assert timedelta(seconds=3590) < lifetime <= timedelta(seconds=3600, milliseconds=999)
+    hour = timedelta(seconds=3600)
+    assert before + hour <= auth.access_token_expires_at <= after + hour
 
 
 @pytest.mark.parametrize(
@@ -435,6 +438,9 @@ def test_deleting_an_end_user_revokes_their_auths_at_the_provider_and_deletes_ev
     assert summary.data["authentications_revoked"] == 2
     assert summary.data["instances_deleted"] == 1
     assert "leaving-customer" in summary.message
+    payload = event_payload(summary)
+    assert payload["type"] == "auth.end_user_deleted" and payload["authentication"] is None
+    assert payload["end_user"] == {"id": str(end_user.pk), "external_user_id": "leaving-customer"}
 
 
 def test_a_failing_revocation_still_deletes_and_is_reported(embedded_tenant, server):
