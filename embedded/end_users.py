@@ -189,17 +189,19 @@ def end_user_delete(*, actor: Actor, end_user: EndUser) -> EndUserDeletion:
     """Revoke and delete the end user's auths, delete their instances and the end user, and
     record it.
 
-    One transaction, holding the end user's row lock from the start: an auth or instance being
-    made for them meanwhile (a connect link's callback, an import) waits, and then finds them
-    gone, so nothing is left behind that belongs to nobody. The revocations' network calls happen
-    inside it (each bounded by the token deadline), as authentication_delete already does under
-    the auth's lock; an end user has a handful of auths. The rows go all at once or not at all: if
-    the deletion fails midway, grants already revoked stay revoked (RFC 7009 accepts revoking
-    them again) and running it again finishes it. Each auth goes through the deletion
-    every auth uses (connections.authentications.authentication_delete: the auth's row lock, so a
-    refresh in flight finishes first; revocation at the provider; a `deleted` event), before the
-    instances, so its event still names the instances that used it. A revocation that fails is
-    recorded in that event and reported here; it does not stop the deletion.
+    Each auth goes through the deletion every auth uses
+    (connections.authentications.authentication_delete: the auth's row lock, so a refresh in
+    flight finishes first; revocation at the provider; a `deleted` event), before the instances
+    go, so its event still names the instances that used it. A revocation that fails is recorded
+    in that event and reported here; it does not stop the deletion.
+
+    All of it is one transaction holding the end user's row lock from the start: an auth or an
+    instance being made for them meanwhile (a connect link's callback, an import) waits, then
+    finds them gone, so nothing is left behind that belongs to nobody. The revocations' network
+    calls happen inside it (each bounded by the token deadline), as authentication_delete already
+    makes them under the auth's lock; an end user has a handful of auths. The rows go all at once
+    or not at all: if the deletion fails midway, grants already revoked stay revoked (RFC 7009
+    accepts revoking them again) and running it again finishes it.
     """
     _require(actor, end_user, "delete end users")
     revoked, failed, deleted = 0, [], 0
