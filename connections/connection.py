@@ -142,10 +142,12 @@ def connection_save(
     values: ParameterValues,
     apply: Callable[[Authentication], None],
     token_response: TokenResponse | None = None,
+    message: str = "",
 ) -> Authentication:
     """Create the authentication, or re-authenticate it in place under its row lock (so a
     concurrent refresh cannot interleave). `apply` writes the new credentials; the lifecycle
-    (status, schedule, prediction, events) follows in the same transaction."""
+    (status, schedule, prediction, events) follows in the same transaction. `message` replaces
+    the event's default one ("Connected to <service> by <actor>")."""
     with transaction.atomic():
         if target.existing is not None:
             auth = (
@@ -182,7 +184,8 @@ def connection_save(
             authentication=auth,
             token_response=token_response,
             reauthorized=reauthorized,
-            message=(
+            message=message
+            or (
                 f"{'Re-authenticated with' if reauthorized else 'Connected to'} "
                 f"{auth.service.name} by {actor.label}."
             ),

@@ -38,7 +38,12 @@ def _token_credentials(service: Service, credentials: dict) -> dict:
 
 
 def token_connect(
-    *, actor: Actor, target: Target, credentials: dict, parameters: dict | None = None
+    *,
+    actor: Actor,
+    target: Target,
+    credentials: dict,
+    parameters: dict | None = None,
+    message: str = "",
 ) -> Authentication:
     service = target.service
     require_scheme(service, AuthScheme.TOKEN)
@@ -53,7 +58,7 @@ def token_connect(
         auth.password = secret["password"]
         auth.token_type = service.credential_placement
 
-    return connection_save(actor=actor, target=target, values=values, apply=apply)
+    return connection_save(actor=actor, target=target, values=values, apply=apply, message=message)
 
 
 def authentication_create_token(

@@ -7,12 +7,14 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import status
 from rest_framework.response import Response
 
-from connections.serializers import HttpResultSerializer
-from embedded import codes, connect_links, instances, solutions
+from connections.serializers import AuthenticationSerializer, HttpResultSerializer
+from embedded import codes, connect_links, end_users, instances, solutions
 from embedded.access import require_embedded
-from embedded.codes import code_end_user_get, code_end_user_list
 from embedded.models import CodePurpose
 from embedded.selectors import (
+    end_user_authentication_list,
+    end_user_get_for_actor,
+    end_user_list_for_actor,
     instance_get_for_actor,
     instance_list_for_actor,
     release_list,
@@ -23,6 +25,11 @@ from embedded.serializers import (
     AuthorizationCodeSerializer,
     ConnectLinkCreateSerializer,
     ConnectLinkSerializer,
+    EndUserAuthenticationImportSerializer,
+    EndUserCreateSerializer,
+    EndUserDeletionSerializer,
+    EndUserSerializer,
+    EndUserUpdateSerializer,
     InstanceCreateSerializer,
     InstanceRequestSerializer,
     InstanceSerializer,
@@ -240,10 +247,10 @@ class EndUserCodeViewSet(_EmbeddedViewSet):
     serializer_class = AuthorizationCodeSerializer
 
     def scoped_queryset(self, actor):
-        return code_end_user_list(actor=actor)
+        return end_user_list_for_actor(actor=actor)
 
     def _end_user(self):
-        return code_end_user_get(actor=self.actor, end_user_id=self.kwargs["pk"])
+        return end_user_get_for_actor(actor=self.actor, end_user_id=self.kwargs["pk"])
 
     @extend_schema(
         request=AuthorizationCodeCreateSerializer,
@@ -337,3 +344,135 @@ class EndUserCodeViewSet(_EmbeddedViewSet):
             "expires_at": code.expires_at,
         }
         return Response(ConnectLinkSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+# --- end users -----------------------------------------------------------------------------------
+
+
+@extend_schema(tags=TAG)
+class EndUserViewSet(_EmbeddedViewSet):
+    """The customer's end users: made by its backend, found again by its own id
+    (`?external_user_id=`), deleted with their auths (revoked at the provider) and instances.
+    Their auths are listed here, and credentials the backend already holds are imported here."""
+
+    serializer_class = EndUserSerializer
+
+    def scoped_queryset(self, actor):
+        params = self.request.query_params
+        return end_user_list_for_actor(
+            actor=actor,
+            search=params.get("search"),
+            external_user_id=params.get("external_user_id"),
+        )
+
+    def _end_user(self):
+        return end_user_get_for_actor(actor=self.actor, end_user_id=self.kwargs["pk"])
+
+    def _render(self, end_user, code=status.HTTP_200_OK):
+        return Response(EndUserSerializer(end_user).data, status=code)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("search", str, description="Part of the external id or the name."),
+            OpenApiParameter(
+                "external_user_id", str, description="Your own id for the person (exact)."
+            ),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(EndUserSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=EndUserCreateSerializer,
+        responses={201: EndUserSerializer},
+        examples=[
+            OpenApiExample(
+                "One of your users",
+                request_only=True,
+                value={
+                    "external_user_id": "customer-42",
+                    "name": "Pat Doe",
+                    "metadata": {"plan": "pro"},
+                },
+            )
+        ],
+    )
+    def create(self, request, *args, **kwargs):
+        values = self._input(EndUserCreateSerializer)
+        end_user = end_users.end_user_create(actor=self.actor, **values)
+        return self._render(end_user, status.HTTP_201_CREATED)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._render(self._end_user())
+
+    @extend_schema(request=EndUserUpdateSerializer, responses=EndUserSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        values = self._input(EndUserUpdateSerializer)
+        end_user = end_users.end_user_update(actor=self.actor, end_user=self._end_user(), **values)
+        return self._render(end_user)
+
+    @extend_schema(
+        responses=EndUserDeletionSerializer,
+        examples=[
+            OpenApiExample(
+                "Two auths, one revocation refused by the provider",
+                response_only=True,
+                value={
+                    "authentications_deleted": 2,
+                    "authentications_revoked": 1,
+                    "revocations_failed": [
+                        {
+                            "authentication_id": "3b0b…",
+                            "name": "CRM (customer-42)",
+                            "error": "The revocation endpoint answered HTTP 503.",
+                        }
+                    ],
+                    "instances_deleted": 1,
+                },
+            )
+        ],
+    )
+    def destroy(self, request, *args, **kwargs):
+        """Revoke the end user's auths at the provider, delete them and the end user's instances,
+        then the end user. A failed revocation does not stop it: it is listed."""
+        summary = end_users.end_user_delete(actor=self.actor, end_user=self._end_user())
+        return Response(EndUserDeletionSerializer(summary).data)
+
+    @extend_schema(responses=AuthenticationSerializer(many=True))
+    def authentications(self, request, *args, **kwargs):
+        """The end user's auths (never a secret)."""
+        auths = end_user_authentication_list(actor=self.actor, end_user=self._end_user())
+        page = self.paginate_queryset(auths)
+        return self.get_paginated_response(AuthenticationSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=EndUserAuthenticationImportSerializer,
+        responses={201: AuthenticationSerializer},
+        examples=[
+            OpenApiExample(
+                "OAuth 2.0 tokens your backend already holds",
+                request_only=True,
+                value={
+                    "service": "5d0c…",
+                    "access_token": "ya29.a0Af…",
+                    "refresh_token": "1//0g…",
+                    "expires_in": 3599,
+                    "scopes": ["read"],
+                },
+            ),
+            OpenApiExample(
+                "An API key",
+                request_only=True,
+                value={"service": "7e21…", "credentials": {"api_key": "sk_live_…"}},
+            ),
+        ],
+    )
+    def import_authentication(self, request, *args, **kwargs):
+        """Import credentials the backend already holds as an auth of this end user: kept,
+        refreshed and watched like any other; never shown again."""
+        values = self._input(EndUserAuthenticationImportSerializer)
+        auth = end_users.end_user_authentication_import(
+            actor=self.actor, end_user=self._end_user(), **values
+        )
+        return Response(AuthenticationSerializer(auth).data, status=status.HTTP_201_CREATED)

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from embedded.access import require_embedded_builder
@@ -61,20 +60,6 @@ def _refused() -> CodeRefused:
         f"This code or link cannot be used: codes work once, for {minutes} minutes. Ask the app "
         "that sent you here for a new one."
     )
-
-
-def code_end_user_list(*, actor: Actor) -> QuerySet[EndUser]:
-    """The end users the actor may issue codes and connect links for: the organization's, for
-    its owner, an admin or the customer's backend (an organization API key)."""
-    require_embedded_builder(actor, "issue authorization codes and connect links")
-    return EndUser.objects.filter(organization=actor.organization)
-
-
-def code_end_user_get(*, actor: Actor, end_user_id) -> EndUser:
-    end_user = code_end_user_list(actor=actor).filter(pk=end_user_id).first()
-    if end_user is None:
-        raise NotFound("End user not found.")
-    return end_user
 
 
 def _instance_checked(

@@ -234,3 +234,96 @@ class ConnectLinkSerializer(serializers.Serializer):
         "consent. Works once."
     )
     expires_at = serializers.DateTimeField()
+
+
+# --- end users -----------------------------------------------------------------------------------
+
+
+class EndUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EndUser
+        fields = [
+            "id",
+            "external_user_id",
+            "name",
+            "is_test_user",
+            "metadata",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EndUserCreateSerializer(serializers.Serializer):
+    external_user_id = serializers.CharField(
+        max_length=200, help_text="Your own id for this person; unique in the organization."
+    )
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    is_test_user = serializers.BooleanField(
+        default=False, help_text="Your own staff trying the integration: kept out of counts."
+    )
+    metadata = serializers.JSONField(
+        required=False, help_text="A JSON object of at most 8 KB, returned as given."
+    )
+
+
+class EndUserUpdateSerializer(serializers.Serializer):
+    external_user_id = serializers.CharField(required=False, max_length=200)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    # default None: absent stays absent, even in a form-encoded body.
+    is_test_user = serializers.BooleanField(default=None, allow_null=True)
+    metadata = serializers.JSONField(
+        required=False, help_text="Replaces the stored object as a whole."
+    )
+
+
+class RevocationFailureSerializer(serializers.Serializer):
+    authentication_id = serializers.UUIDField()
+    name = serializers.CharField()
+    error = serializers.CharField()
+
+
+class EndUserDeletionSerializer(serializers.Serializer):
+    authentications_deleted = serializers.IntegerField()
+    authentications_revoked = serializers.IntegerField(
+        help_text="Revoked at the provider (services with a revoke URL)."
+    )
+    revocations_failed = RevocationFailureSerializer(
+        many=True, help_text="Deleted all the same; the provider may still honour these grants."
+    )
+    instances_deleted = serializers.IntegerField()
+
+
+class EndUserAuthenticationImportSerializer(serializers.Serializer):
+    """A token service: `credentials` (and `parameters`). An OAuth 2.0 service: the tokens."""
+
+    service = UsableServiceField()
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    parameters = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        help_text="Values of the service's declared parameters.",
+    )
+    credentials = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        write_only=True,
+        help_text="Token services: api_key (or token); or username and password for HTTP Basic.",
+    )
+    access_token = serializers.CharField(
+        required=False, write_only=True, trim_whitespace=False, help_text="OAuth 2.0 services."
+    )
+    refresh_token = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+    )
+    expires_at = serializers.DateTimeField(
+        required=False, help_text="When the access token expires (or give expires_in)."
+    )
+    expires_in = serializers.IntegerField(
+        required=False, help_text="Seconds until the access token expires."
+    )
+    scopes = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="What the tokens were granted; default: the service's default scopes.",
+    )

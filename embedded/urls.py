@@ -8,6 +8,7 @@ from workspaces.scoping import dangerously_unscoped
 ORG = "organizations/<slug:organization_slug>"
 solution = api.SolutionViewSet.as_view
 instance = api.InstanceViewSet.as_view
+end_user = api.EndUserViewSet.as_view
 
 urlpatterns = [
     path(f"{ORG}/solutions/", solution({"get": "list", "post": "create"}), name="solution-list"),
@@ -44,6 +45,17 @@ urlpatterns = [
         f"{ORG}/instances/<uuid:pk>/request/",
         instance({"post": "call_api"}),
         name="instance-request",
+    ),
+    path(f"{ORG}/end-users/", end_user({"get": "list", "post": "create"}), name="end-user-list"),
+    path(
+        f"{ORG}/end-users/<uuid:pk>/",
+        end_user({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="end-user-detail",
+    ),
+    path(
+        f"{ORG}/end-users/<uuid:pk>/authentications/",
+        end_user({"get": "authentications", "post": "import_authentication"}),
+        name="end-user-authentications",
     ),
 ]
 

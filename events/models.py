@@ -28,6 +28,9 @@ class EventKind(models.TextChoices):
     ENABLED = "enabled", "Enabled"
     DELETED = "deleted", "Deleted"
     ERROR = "error", "Error"
+    # An embedded customer's end user was deleted with their auths and instances (no auth, no
+    # service: its context names the end user).
+    END_USER_DELETED = "end_user_deleted", "End user deleted"
 
 
 class AuthEvent(models.Model):
@@ -46,6 +49,11 @@ class AuthEvent(models.Model):
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     message = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # Whose auth it was and where it is used, as things stood when the event happened, for those
+    # who must act on it: for an end user's auth, `end_user`, `instance_ids` and
+    # `reauthentication` (events/recording.py EVENT_CONTEXT_PROVIDERS). Empty for members' auths.
+    # Kept on the row because a deletion's event is delivered after the end user is gone.
+    context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

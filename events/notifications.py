@@ -42,7 +42,12 @@ def email_delivery_create(*, event: AuthEvent) -> EmailDelivery | None:
 
 def recipients_for(*, event: AuthEvent) -> list[str]:
     """The auth's owner (an active member) and the organization's owner; for a service event,
-    the owners of the organization's auths on that service too."""
+    the owners of the organization's auths on that service too.
+
+    End users are never emailed: they are the embedded customer's people, and the customer tells
+    them (its webhooks carry the end user and the re-authentication link). An end user's auth has
+    no member owner, so its email goes to the organization's owner alone, who hears about every
+    auth of the organization as before."""
     emails = list(
         Membership.objects.filter(
             organization_id=event.organization_id, role=OrgRole.OWNER, is_active=True

@@ -5,9 +5,16 @@ each matching webhook). Nothing is sent inline.
 Nothing here writes an authentication. Whether an event is news is decided by whoever records it:
 lifecycle/state.py announces an episode once (a refresh failing five times in a row is one
 `refresh_failed` announcement, not five), other callers announce what they record.
+
+An event about an authentication also records its *context*: what the apps above this one know
+about the auth that its readers need (EVENT_CONTEXT_PROVIDERS). The embedded app registers one
+from its AppConfig.ready(): an end user's auth names its end user, the solution instances using
+it and where to re-authenticate. The context is written with the event, so a deletion's event,
+delivered after the auth and its end user are gone, still says whose it was.
 """
 
 import logging
+from collections.abc import Callable
 
 from django.db import DatabaseError, transaction
 
@@ -16,6 +23,17 @@ from events import notifications, tasks, webhooks
 from events.models import AuthEvent, EmailDelivery, WebhookDelivery
 
 logger = logging.getLogger(__name__)
+
+# (authentication, event kind) -> keys for the event's context, {} when there is nothing to add.
+# Apps above this one append theirs from AppConfig.ready() (this app cannot import them).
+EVENT_CONTEXT_PROVIDERS: list[Callable[[Authentication, str], dict]] = []
+
+
+def event_context(*, authentication: Authentication, kind: str) -> dict:
+    context = {}
+    for provide in EVENT_CONTEXT_PROVIDERS:
+        context.update(provide(authentication, kind))
+    return context
 
 
 def event_record(
@@ -35,6 +53,7 @@ def event_record(
         kind=kind,
         message=message,
         data=data or {},
+        context=event_context(authentication=authentication, kind=kind),
     )
     if announce:
         _announce(event)
@@ -51,6 +70,27 @@ def service_event_record(
         kind=kind,
         message=message,
         data=data or {},
+    )
+    _announce(event)
+    return event
+
+
+def organization_event_record(
+    *,
+    organization_id,
+    kind: str,
+    message: str = "",
+    data: dict | None = None,
+    context: dict | None = None,
+) -> AuthEvent:
+    """An event about neither one auth nor one service (an end user deleted with their auths),
+    in the organization's log and announced to its webhooks."""
+    event = AuthEvent.objects.create(
+        organization_id=organization_id,
+        kind=kind,
+        message=message,
+        data=data or {},
+        context=context or {},
     )
     _announce(event)
     return event

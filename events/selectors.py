@@ -9,14 +9,18 @@ from workspaces.selectors import workspace_list_for_actor
 
 
 def event_list_for_actor(*, actor: Actor, authentication_id=None) -> QuerySet[AuthEvent]:
-    """Events the actor may read: those of auths in workspaces they are in; owners and admins also
-    see service-level events and the events of deleted auths."""
+    """Events the actor may read: those of auths in workspaces they are in, end users' auths left
+    out (like the auths themselves, auths/selectors.py); owners and admins also see service-level
+    and organization events and the events of deleted auths."""
     events = AuthEvent.objects.filter(organization=actor.organization).select_related("service")
     if authentication_id is not None:
         events = events.filter(authentication_ref=authentication_id)
     if actor.is_owner_or_admin:
         return events
-    return events.filter(authentication__workspace__in=workspace_list_for_actor(actor=actor))
+    return events.filter(
+        authentication__workspace__in=workspace_list_for_actor(actor=actor),
+        authentication__end_user__isnull=True,
+    )
 
 
 def webhook_list_for_actor(*, actor: Actor) -> QuerySet[Webhook]:

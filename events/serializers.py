@@ -5,9 +5,34 @@ from rest_framework import serializers
 from events.models import AuthEvent, EventKind, Webhook, WebhookDelivery
 
 
+class EventEndUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    external_user_id = serializers.CharField()
+
+
+class ReauthenticationSerializer(serializers.Serializer):
+    authentication_id = serializers.UUIDField()
+    url = serializers.CharField(help_text="Path of the auth-only dialog, on the platform's host.")
+
+
 class AuthEventSerializer(serializers.ModelSerializer):
     authentication = serializers.UUIDField(source="authentication_ref", read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True, default="")
+    # Present only for an end user's auth (absent, not null, for members' auths).
+    end_user = EventEndUserSerializer(
+        source="context.end_user", read_only=True, help_text="An end user's auth: whose it is."
+    )
+    instance_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        source="context.instance_ids",
+        read_only=True,
+        help_text="An end user's auth: the solution instances bound to it.",
+    )
+    reauthentication = ReauthenticationSerializer(
+        source="context.reauthentication",
+        read_only=True,
+        help_text="An end user's auth: where to send them to re-authenticate it.",
+    )
 
     class Meta:
         model = AuthEvent
@@ -20,6 +45,9 @@ class AuthEventSerializer(serializers.ModelSerializer):
             "authentication_name",
             "service",
             "service_name",
+            "end_user",
+            "instance_ids",
+            "reauthentication",
             "created_at",
         ]
         read_only_fields = fields

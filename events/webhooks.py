@@ -154,7 +154,7 @@ def event_payload(event: AuthEvent) -> dict:
                 else None
             ),
         }
-    return {
+    payload = {
         "id": str(event.pk),
         "type": f"auth.{event.kind}",
         "created_at": event.created_at.isoformat(),
@@ -166,6 +166,11 @@ def event_payload(event: AuthEvent) -> dict:
         "message": event.message,
         "data": event.data,
     }
+    # An end user's auth: end_user, instance_ids, reauthentication (recorded with the event; see
+    # events/recording.py). A member's auth has no context: its payload is as it always was.
+    for key, value in (event.context or {}).items():
+        payload.setdefault(key, value)
+    return payload
 
 
 def webhook_delivery_attempt(*, delivery_id: int) -> str:

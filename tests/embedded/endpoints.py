@@ -45,7 +45,7 @@ def _instance_kwargs(t):
 
 
 def _end_user_kwargs(t):
-    end_user = EndUser.objects.create(organization=t.organization, external_user_id="victim-codes")
+    end_user = EndUser.objects.create(organization=t.organization, external_user_id="victim")
     return {**_org(t), "pk": end_user.pk}
 
 
@@ -61,4 +61,7 @@ ENDPOINTS = {
     "instance-request": (["post"], _instance_kwargs),
     "end-user-authorization-codes": (["post"], _end_user_kwargs),
     "end-user-connect-links": (["post"], _end_user_kwargs),
+    "end-user-list": (["get", "post"], _org),
+    "end-user-detail": (["get", "patch", "delete"], _end_user_kwargs),
+    "end-user-authentications": (["get", "post"], _end_user_kwargs),
 }
