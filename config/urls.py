@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from embedded.urls import browser_urlpatterns as embedded_browser_urlpatterns
 from workspaces.scoping import dangerously_unscoped
@@ -33,7 +33,8 @@ urlpatterns = [
     ),
     path(
         "api/docs/",
-        dangerously_unscoped(SpectacularSwaggerView.as_view(url_name="schema"), why=PUBLIC),
+        # The split view serves its start-up script as a file (?script), not inline.
+        dangerously_unscoped(SpectacularSwaggerSplitView.as_view(url_name="schema"), why=PUBLIC),
         name="api-docs",
     ),
     path("health/", dangerously_unscoped(health, why=PUBLIC), name="health"),

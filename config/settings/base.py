@@ -60,6 +60,8 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    # Swagger UI and Redoc served by the platform itself (/api/docs/ works without internet).
+    "drf_spectacular_sidecar",
     "axes",
 ]
 # Bottom to top: an app imports only from the apps listed before it (tests/test_structure.py).
@@ -181,7 +183,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "infrastructure.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Operations grouped by what they act on (config/openapi.py).
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.TaggedAutoSchema",
     "EXCEPTION_HANDLER": "infrastructure.api_errors.exception_handler",
     # Every caller has a budget of requests (workspaces/throttling.py); past it, 429 with
     # Retry-After. A person (session or user key) and each organization key: API_THROTTLE_USER_RATE;
@@ -209,6 +212,21 @@ SPECTACULAR_SETTINGS = {
         "WorkspaceRoleEnum": "workspaces.models.WorkspaceRole",
         "AuthEventKindEnum": "events.models.EventKind",
     },
+    # The sections of /api/docs/, in this order (config/openapi.py puts each operation in one).
+    "TAGS": [
+        {"name": "organizations", "description": "Organizations, members, workspaces, API keys."},
+        {"name": "services", "description": "Connectors and custom services."},
+        {"name": "authentications", "description": "Authentications, OAuth flows, API calls."},
+        {"name": "lifecycle", "description": "Auth events, notifications and webhooks."},
+        {"name": "embedded", "description": "End users, solutions and instances."},
+        {"name": "projects", "description": "Projects, workflows and their slots."},
+    ],
+    # Every asset of the docs pages comes from the platform (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl: Swagger UI would otherwise ask validator.swagger.io about the schema.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 # API keys are sent as `Authorization: Api-Key <key>`.
 API_KEY_CUSTOM_HEADER = None
