@@ -75,11 +75,15 @@ LOCAL_APPS = [
     "connections",
     "projects",
     "embedded",
+    # Server-rendered pages (member sign-in and account; later connections, the wizard).
+    "pages",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 AUTH_USER_MODEL = "workspaces.User"
-LOGIN_URL = "admin:login"
+# Members sign in on the member pages; org owners also have the admin (its own login).
+LOGIN_URL = "account:sign-in"
+LOGIN_REDIRECT_URL = "account:home"
 # django-axes first: it refuses a locked-out sign-in before the password is checked. It needs the
 # request: every authenticate() call passes it (Django's login forms do; tests use force_login).
 AUTHENTICATION_BACKENDS = [
@@ -98,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Times in the viewer's zone, named (pages/time_zones.py).
+    "pages.middleware.ViewerTimeZoneMiddleware",
     # Last: turns a lockout into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -115,6 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pages.context_processors.navigation",
             ]
         },
     }
@@ -144,6 +151,8 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="platform@localhost")
+# How long an invitation link works (workspaces/invitations.py). It works once.
+INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
 # Brute-force protection of sign-in (django-axes, attempts in the database) ------------------------
 # After LOGIN_FAILURE_LIMIT failed sign-ins for one account from one address, that account is
@@ -161,6 +170,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Django's login forms pass the email as `username` to authenticate().
 AXES_USERNAME_FORM_FIELD = "username"
+# A locked-out sign-in (member pages and admin alike) gets this page, status 429.
+AXES_LOCKOUT_TEMPLATE = "pages/locked_out.html"
 AXES_COOLOFF_MESSAGE = (
     "Too many failed sign-ins for this account from your address: signing in is locked for "
     f"{LOGIN_LOCKOUT_MINUTES} minutes. Wait, or ask an administrator to unlock the account "
