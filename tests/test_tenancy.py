@@ -55,21 +55,29 @@ DANGEROUSLY_UNSCOPED = {
 PUBLIC_URL_NAMES = {name for name, why in DANGEROUSLY_UNSCOPED.items() if why == "public"}
 
 
-def iter_patterns(patterns, prefix="", namespace=""):
+def iter_named_patterns(patterns, prefix="", namespace=""):
     """(route, pattern, name): the name with its namespace ("account:home"), as reverse() takes it."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from iter_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+            yield from iter_named_patterns(
+                pattern.url_patterns, prefix + str(pattern.pattern), inner
+            )
         elif isinstance(pattern, URLPattern):
             name = f"{namespace}{pattern.name}" if pattern.name else None
             yield prefix + str(pattern.pattern), pattern, name
 
 
+def iter_patterns(patterns):
+    """(route, pattern) of every URL."""
+    for route, pattern, _ in iter_named_patterns(patterns):
+        yield route, pattern
+
+
 def api_patterns():
     return [
         (route, p)
-        for route, p, _ in iter_patterns(get_resolver().url_patterns)
+        for route, p in iter_patterns(get_resolver().url_patterns)
         if route.startswith("api/")
     ]
 
@@ -78,7 +86,7 @@ def platform_patterns():
     """Every URL of the platform but the admin's (the admin is scoped by its own site)."""
     return [
         (name, p)
-        for route, p, name in iter_patterns(get_resolver().url_patterns)
+        for route, p, name in iter_named_patterns(get_resolver().url_patterns)
         if not route.startswith("admin/")
     ]
 
