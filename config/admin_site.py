@@ -3,7 +3,8 @@
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from lifecycle.admin import dashboard_view
 from workspaces.selectors import may_use_admin
@@ -14,9 +15,14 @@ class OwnerAuthenticationForm(AdminAuthenticationForm):
 
     def confirm_login_allowed(self, user):
         if not may_use_admin(user):
+            # Right password, wrong door: say where members sign in.
             raise ValidationError(
-                "This login is for organization owners and superusers; use the API otherwise.",
-                code="invalid_login",
+                format_html(
+                    "This login is for organization owners and superusers. Members sign in on "
+                    'the <a href="{}">member sign-in page</a>.',
+                    reverse("account:sign-in"),
+                ),
+                code="not_an_owner",
             )
 
 

@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from embedded.urls import browser_urlpatterns as embedded_browser_urlpatterns
+from pages.urls import account_urlpatterns
 from workspaces.scoping import dangerously_unscoped
 
 
@@ -24,6 +26,15 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
+    # People arriving at the site's address land on the member home (or its sign-in).
+    path(
+        "",
+        dangerously_unscoped(
+            RedirectView.as_view(pattern_name="account:home", permanent=False), why=PUBLIC
+        ),
+        name="root",
+    ),
+    path("account/", include((account_urlpatterns, "account"))),
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path(
@@ -33,7 +44,8 @@ urlpatterns = [
     ),
     path(
         "api/docs/",
-        dangerously_unscoped(SpectacularSwaggerView.as_view(url_name="schema"), why=PUBLIC),
+        # The split view serves its start-up script as a file (?script), not inline.
+        dangerously_unscoped(SpectacularSwaggerSplitView.as_view(url_name="schema"), why=PUBLIC),
         name="api-docs",
     ),
     path("health/", dangerously_unscoped(health, why=PUBLIC), name="health"),

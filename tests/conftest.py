@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from tests.factories import UserFactory, make_organization
 from tests.oauth_server.fixture import oauth_server  # noqa: F401  (session-scoped, started on use)
 from workspaces.access import actor_for
-from workspaces.members import member_add
+from workspaces.members import membership_create
 from workspaces.models import Edition, Membership, Organization, OrgRole, User
 
 pytest_plugins = ["tests.url_coverage"]
@@ -34,13 +34,12 @@ class Tenant:
 def build_tenant(edition=Edition.PLATFORM, name=None) -> Tenant:
     owner = UserFactory()
     organization = make_organization(owner=owner, edition=edition, name=name)
-    owner_actor = actor_for(organization=organization, user=owner)
     people = {}
     for role in (OrgRole.ADMIN, OrgRole.CONTRIBUTOR, OrgRole.VIEWER):
-        membership = member_add(actor=owner_actor, email=UserFactory.build().email, role=role)
-        membership.user.set_password("pw-for-tests-123")
-        membership.user.save()
-        people[role] = membership.user
+        # As if each had accepted an invitation (workspaces/invitations.py, tested on its own).
+        user = UserFactory(name="")
+        membership_create(organization=organization, user=user, role=role)
+        people[role] = user
     return Tenant(
         organization=organization,
         owner=owner,

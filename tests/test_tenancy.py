@@ -36,16 +36,42 @@ DANGEROUSLY_UNSCOPED = {
     "embedded-connect": (
         "the one-time connect code in its URL: it names one end user of one organization"
     ),
+    "root": "public",
+    # The member pages (pages/urls.py), namespaced by where they live.
+    "account:home": "the signed-in person's own memberships",
+    "account:sign-in": "public",
+    "account:sign-out": "public",
+    "account:password-change": "the signed-in person's own account",
+    "account:password-reset": "public",
+    "account:password-reset-sent": "public",
+    "account:password-reset-done": "public",
+    "account:password-reset-confirm": "Django's signed reset token",
+    "account:time-zone": "public",
+    "account:invitation": "the secret token in the link and the signed-in person's address",
+    "account:api-keys": "the signed-in person's own keys",
+    "account:api-key-create": "the signed-in person's own keys",
+    "account:api-key-revoke": "the signed-in person's own keys",
 }
 PUBLIC_URL_NAMES = {name for name, why in DANGEROUSLY_UNSCOPED.items() if why == "public"}
 
 
-def iter_patterns(patterns, prefix=""):
+def iter_named_patterns(patterns, prefix="", namespace=""):
+    """(route, pattern, name): the name with its namespace ("account:home"), as reverse() takes it."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
-            yield from iter_patterns(pattern.url_patterns, prefix + str(pattern.pattern))
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from iter_named_patterns(
+                pattern.url_patterns, prefix + str(pattern.pattern), inner
+            )
         elif isinstance(pattern, URLPattern):
-            yield prefix + str(pattern.pattern), pattern
+            name = f"{namespace}{pattern.name}" if pattern.name else None
+            yield prefix + str(pattern.pattern), pattern, name
+
+
+def iter_patterns(patterns):
+    """(route, pattern) of every URL."""
+    for route, pattern, _ in iter_named_patterns(patterns):
+        yield route, pattern
 
 
 def api_patterns():
@@ -59,8 +85,8 @@ def api_patterns():
 def platform_patterns():
     """Every URL of the platform but the admin's (the admin is scoped by its own site)."""
     return [
-        (route, p)
-        for route, p in iter_patterns(get_resolver().url_patterns)
+        (name, p)
+        for route, p, name in iter_named_patterns(get_resolver().url_patterns)
         if not route.startswith("admin/")
     ]
 
@@ -72,15 +98,15 @@ def view_class(pattern):
 
 def test_every_url_is_organization_scoped_or_a_listed_escape():
     scoped, escapes = set(), {}
-    for _, pattern in platform_patterns():
+    for name, pattern in platform_patterns():
         cls = view_class(pattern)
         why = getattr(pattern.callback, "dangerously_unscoped", None)
         if why:
-            escapes[pattern.name] = why
+            escapes[name] = why
         elif cls is not None and issubclass(cls, OrganizationScopedViewSet):
-            scoped.add(pattern.name)
+            scoped.add(name)
         else:
-            escapes[pattern.name] = None  # neither: refused below
+            escapes[name] = None  # neither: refused below
     assert set(escapes) == set(DANGEROUSLY_UNSCOPED), "review the escape and list it above"
     assert all(escapes.values())
     assert not scoped & set(DANGEROUSLY_UNSCOPED)

@@ -24,17 +24,22 @@ class RecordingMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         if match is not None and match.url_name and 200 <= response.status_code < 400:
-            SUCCEEDED.add(match.url_name)
+            SUCCEEDED.add(match.view_name)  # with its namespace: "account:home"
         return response
 
 
 def url_names() -> set[str]:
-    def walk(patterns, prefix=""):
+    def walk(patterns, prefix="", namespace=""):
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern) and not prefix.startswith(IGNORED_PREFIXES):
-                yield pattern.name
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+            elif (
+                isinstance(pattern, URLPattern)
+                and pattern.name
+                and not prefix.startswith(IGNORED_PREFIXES)
+            ):
+                yield namespace + pattern.name
 
     return {name for name in walk(get_resolver().url_patterns) if name}
 

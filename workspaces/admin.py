@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from infrastructure.errors import DomainError
-from workspaces import members, organizations, shared_workspaces
+from workspaces import invitations, members, organizations, shared_workspaces
 from workspaces.admin_scoping import (
     DomainForm,
     DomainFormAdmin,
@@ -12,6 +12,7 @@ from workspaces.admin_scoping import (
     admin_actor,
 )
 from workspaces.models import (
+    Invitation,
     Membership,
     Organization,
     OrganizationAPIKey,
@@ -132,18 +133,47 @@ class OrganizationAdmin(DomainFormAdmin):
         return formfield
 
 
-class MembershipAddForm(DomainForm):
-    email = forms.EmailField()
-
+class InvitationAddForm(DomainForm):
     class Meta:
-        model = Membership
-        fields = ["organization", "role"]
+        model = Invitation
+        fields = ["organization", "email", "name", "role"]
 
     def perform(self):
         actor = admin_actor(self.request, self.cleaned_data["organization"])
-        return members.member_add(
-            actor=actor, email=self.cleaned_data["email"], role=self.cleaned_data["role"]
+        return invitations.member_invite(
+            actor=actor,
+            email=self.cleaned_data["email"],
+            name=self.cleaned_data["name"],
+            role=self.cleaned_data["role"],
+            base_url=self.request.build_absolute_uri("/"),
         )
+
+
+@admin.register(Invitation)
+class InvitationAdmin(DomainFormAdmin):
+    """Members join by invitation: adding one emails the link. Sent invitations are read-only;
+    inviting the same address again replaces the earlier link."""
+
+    form = InvitationAddForm
+    list_display = ["email", "organization", "role", "status", "invited_by", "expires_at"]
+    list_filter = ["role"]
+    search_fields = ["email"]
+    readonly_fields = ["status", "invited_by", "created_at", "expires_at", "accepted_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organization", "email", "name", "role"]
+        return ["organization", "email", "name", "role", *self.readonly_fields]
+
+    @admin.display(description="status")
+    def status(self, obj):
+        return invitations.invitation_status(obj)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class MembershipChangeForm(DomainForm):
@@ -169,11 +199,15 @@ class MembershipAdmin(DomainFormAdmin):
     actions = ["deactivate", "make_owner"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["form"] = MembershipChangeForm if obj else MembershipAddForm
+        kwargs["form"] = MembershipChangeForm
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return ["role"] if obj else ["organization", "email", "role"]
+        return ["role"]
+
+    def has_add_permission(self, request):
+        # People join by invitation (Invitations, above): the membership comes when they accept.
+        return False
 
     def has_delete_permission(self, request, obj=None):
         # Members are deactivated, never deleted: their assets stay.

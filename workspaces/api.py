@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from workspaces import api_key_management, members, organizations, shared_workspaces
+from workspaces import api_key_management, invitations, members, organizations, shared_workspaces
 from workspaces.models import Membership, Organization, OrganizationAPIKey
 from workspaces.scoping import IsAuthenticatedOrApiKey, OrganizationScopedViewSet
 from workspaces.selectors import (
@@ -22,6 +22,7 @@ from workspaces.selectors import (
 from workspaces.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
+    InvitationSerializer,
     MemberAddSerializer,
     MemberRoleSerializer,
     MembershipSerializer,
@@ -118,12 +119,27 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizati
     def scoped_queryset(self, actor):
         return member_list_for_actor(actor=actor)
 
-    @extend_schema(request=MemberAddSerializer, responses={201: MembershipSerializer})
+    @extend_schema(
+        request=MemberAddSerializer,
+        responses={201: InvitationSerializer},
+        description="Invite a person by email: they get a link (single use, valid "
+        "INVITATION_VALID_DAYS days) where they choose a password, or sign in, and accept. The "
+        "membership exists from then on. Inviting the same address again replaces the link.",
+        examples=[
+            OpenApiExample(
+                "Invite a contributor",
+                value={"email": "ada@example.com", "name": "Ada", "role": "contributor"},
+                request_only=True,
+            )
+        ],
+    )
     def create(self, request, *args, **kwargs):
         data = MemberAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = members.member_add(actor=self.actor, **data.validated_data)
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        invitation = invitations.member_invite(
+            actor=self.actor, base_url=request.build_absolute_uri("/"), **data.validated_data
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MemberRoleSerializer, responses=MembershipSerializer)
     def partial_update(self, request, *args, **kwargs):

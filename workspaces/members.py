@@ -1,9 +1,9 @@
-"""Adding members, changing their roles and deactivating them."""
+"""Members: the membership record, role changes and deactivation. People join through an
+invitation (workspaces/invitations.py), which makes their membership when they accept it."""
 
 from django.db import transaction
 
 from infrastructure.errors import NotAllowed, RuleViolation
-from infrastructure.text import name_check
 from workspaces.access import Actor, require_owner_or_admin
 from workspaces.models import Membership, Organization, OrgRole, User, Workspace, WorkspaceKind
 
@@ -20,7 +20,8 @@ def membership_create(*, organization: Organization, user: User, role: str) -> M
     return membership
 
 
-def _require_may_grant(actor: Actor, role: str) -> None:
+def require_may_grant(actor: Actor, role: str) -> None:
+    """Raise unless the actor may give someone this role (invitations, role changes)."""
     if role == OrgRole.OWNER:
         raise RuleViolation(
             "An organization has exactly one owner; use the ownership transfer instead.",
@@ -28,30 +29,6 @@ def _require_may_grant(actor: Actor, role: str) -> None:
         )
     if role == OrgRole.ADMIN and not actor.is_owner:
         raise NotAllowed("Only the owner can make someone an admin.")
-
-
-@transaction.atomic
-def member_add(
-    *, actor: Actor, email: str, role: str = OrgRole.CONTRIBUTOR, name: str = ""
-) -> Membership:
-    """Add a person by email (creating their user, without a password, if they are new), or
-    reactivate them if they were deactivated."""
-    require_owner_or_admin(actor, "add members")
-    _require_may_grant(actor, role)
-    name_check(name, what="A person's name")
-    email = User.objects.normalize_email(email).lower()
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        user = User.objects.create_user(email=email, password=None, name=name)
-    existing = Membership.objects.filter(organization=actor.organization, user=user).first()
-    if existing is not None:
-        if existing.is_active:
-            raise RuleViolation(f"{email} is already a member.", field="email")
-        existing.is_active = True
-        existing.role = role
-        existing.save(update_fields=["is_active", "role"])
-        return existing
-    return membership_create(organization=actor.organization, user=user, role=role)
 
 
 def _require_may_manage(actor: Actor, membership: Membership) -> None:
@@ -69,7 +46,7 @@ def _require_may_manage(actor: Actor, membership: Membership) -> None:
 @transaction.atomic
 def member_change_role(*, actor: Actor, membership: Membership, role: str) -> Membership:
     _require_may_manage(actor, membership)
-    _require_may_grant(actor, role)
+    require_may_grant(actor, role)
     membership.role = role
     membership.save(update_fields=["role"])
     return membership

@@ -130,6 +130,41 @@ class Membership(models.Model):
         return self.role in (OrgRole.OWNER, OrgRole.ADMIN)
 
 
+class Invitation(models.Model):
+    """An invitation to join an organization, sent by email (workspaces/invitations.py). The link
+    carries a random token; only its SHA-256 is stored, so the table cannot be used to sign in.
+    It works once (accepted_at), until expires_at, unless a newer invitation replaced it
+    (revoked_at). The membership is made when it is accepted, not before."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    # The name a new person's account gets (they may change it when they accept).
+    name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.CONTRIBUTOR)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # None when an organization API key invited (no person behind it).
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organization", "-created_at"]
+        indexes = [models.Index(fields=["organization", "email"], name="invitation_org_email")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(role="owner"), name="invitation_not_owner"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} to {self.organization} ({self.role})"
+
+
 class WorkspaceKind(models.TextChoices):
     ORGANIZATION = "organization", "Organization"
     PERSONAL = "personal", "Personal"

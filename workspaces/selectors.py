@@ -20,6 +20,15 @@ def organization_list_for_user(*, user) -> QuerySet[Organization]:
     ).distinct()
 
 
+def membership_list_for_user(*, user) -> QuerySet[Membership]:
+    """A person's own active memberships, with their organizations (the member home page)."""
+    return (
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+
+
 def member_list_for_actor(*, actor: Actor) -> QuerySet[Membership]:
     return Membership.objects.filter(organization=actor.organization).select_related("user")
 

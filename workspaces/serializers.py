@@ -4,8 +4,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from workspaces.invitations import invitation_status
 from workspaces.models import (
     Edition,
+    Invitation,
     Membership,
     Organization,
     OrgRole,
@@ -94,6 +96,42 @@ class MemberAddSerializer(serializers.Serializer):
     email = serializers.EmailField()
     name = serializers.CharField(max_length=200, required=False, default="")
     role = serializers.ChoiceField(choices=OrgRole.choices, default=OrgRole.CONTRIBUTOR)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """What inviting a member answers: the invitation sent (never its link: that went by email)."""
+
+    invited_by_email = serializers.EmailField(
+        source="invited_by.email", read_only=True, allow_null=True
+    )
+    status = serializers.SerializerMethodField(
+        help_text="pending, accepted, replaced (by a newer invitation) or expired."
+    )
+    detail = serializers.SerializerMethodField(help_text="What happened, for a person.")
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "name",
+            "role",
+            "status",
+            "invited_by_email",
+            "created_at",
+            "expires_at",
+            "detail",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, invitation) -> str:
+        return invitation_status(invitation)
+
+    def get_detail(self, invitation) -> str:
+        return (
+            f"Invitation sent to {invitation.email}. They become a member when they accept it; "
+            f"the link works once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+        )
 
 
 class MemberRoleSerializer(serializers.Serializer):

@@ -60,6 +60,8 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    # Swagger UI and Redoc served by the platform itself (/api/docs/ works without internet).
+    "drf_spectacular_sidecar",
     "axes",
 ]
 # Bottom to top: an app imports only from the apps listed before it (tests/test_structure.py).
@@ -73,11 +75,15 @@ LOCAL_APPS = [
     "connections",
     "projects",
     "embedded",
+    # Server-rendered pages (member sign-in and account; later connections, the wizard).
+    "pages",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 AUTH_USER_MODEL = "workspaces.User"
-LOGIN_URL = "admin:login"
+# Members sign in on the member pages; org owners also have the admin (its own login).
+LOGIN_URL = "account:sign-in"
+LOGIN_REDIRECT_URL = "account:home"
 # django-axes first: it refuses a locked-out sign-in before the password is checked. It needs the
 # request: every authenticate() call passes it (Django's login forms do; tests use force_login).
 AUTHENTICATION_BACKENDS = [
@@ -96,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Times in the viewer's zone, named (pages/time_zones.py).
+    "pages.middleware.ViewerTimeZoneMiddleware",
     # Last: turns a lockout into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -113,6 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pages.context_processors.navigation",
             ]
         },
     }
@@ -142,6 +151,8 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="platform@localhost")
+# How long an invitation link works (workspaces/invitations.py). It works once.
+INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
 # Brute-force protection of sign-in (django-axes, attempts in the database) ------------------------
 # After LOGIN_FAILURE_LIMIT failed sign-ins for one account from one address, that account is
@@ -159,6 +170,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Django's login forms pass the email as `username` to authenticate().
 AXES_USERNAME_FORM_FIELD = "username"
+# A locked-out sign-in (member pages and admin alike) gets this page, status 429.
+AXES_LOCKOUT_TEMPLATE = "pages/locked_out.html"
 AXES_COOLOFF_MESSAGE = (
     "Too many failed sign-ins for this account from your address: signing in is locked for "
     f"{LOGIN_LOCKOUT_MINUTES} minutes. Wait, or ask an administrator to unlock the account "
@@ -181,7 +194,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "infrastructure.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Operations grouped by what they act on (config/openapi.py).
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.TaggedAutoSchema",
     "EXCEPTION_HANDLER": "infrastructure.api_errors.exception_handler",
     # Every caller has a budget of requests (workspaces/throttling.py); past it, 429 with
     # Retry-After. A person (session or user key) and each organization key: API_THROTTLE_USER_RATE;
@@ -209,6 +223,21 @@ SPECTACULAR_SETTINGS = {
         "WorkspaceRoleEnum": "workspaces.models.WorkspaceRole",
         "AuthEventKindEnum": "events.models.EventKind",
     },
+    # The sections of /api/docs/, in this order (config/openapi.py puts each operation in one).
+    "TAGS": [
+        {"name": "organizations", "description": "Organizations, members, workspaces, API keys."},
+        {"name": "services", "description": "Connectors and custom services."},
+        {"name": "authentications", "description": "Authentications, OAuth flows, API calls."},
+        {"name": "lifecycle", "description": "Auth events, notifications and webhooks."},
+        {"name": "embedded", "description": "End users, solutions and instances."},
+        {"name": "projects", "description": "Projects, workflows and their slots."},
+    ],
+    # Every asset of the docs pages comes from the platform (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl: Swagger UI would otherwise ask validator.swagger.io about the schema.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 # API keys are sent as `Authorization: Api-Key <key>`.
 API_KEY_CUSTOM_HEADER = None

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from tests.factories import UserFactory
 from tests.lifecycle.factories import make_auth
-from workspaces.models import Membership, OrgRole, Workspace, WorkspaceKind
+from workspaces.models import Invitation, Membership, OrgRole, Workspace, WorkspaceKind
 from workspaces.shared_workspaces import workspace_create
 
 pytestmark = pytest.mark.django_db
@@ -57,30 +57,42 @@ def test_other_organizations_workspace_cannot_be_deleted(owner_client, other_ten
     assert Workspace.objects.filter(pk=foreign.pk).exists()
 
 
-def test_add_member_form_offers_only_own_organization(owner_client, tenant, other_tenant):
-    page = owner_client.get(reverse("admin:workspaces_membership_add")).content.decode()
+# Members join by invitation: the admin adds invitations (emailed), not memberships.
+
+
+def test_invite_member_form_offers_only_own_organization(owner_client, tenant, other_tenant):
+    page = owner_client.get(reverse("admin:workspaces_invitation_add")).content.decode()
     assert tenant.organization.name in page
     assert other_tenant.organization.name not in page
 
 
-def test_add_member_through_admin_creates_personal_workspace(owner_client, tenant):
+def test_memberships_are_not_added_by_hand(owner_client):
+    assert owner_client.get(reverse("admin:workspaces_membership_add")).status_code == 403
+
+
+def test_invite_member_through_admin_emails_the_link(owner_client, tenant, mailoutbox):
     response = owner_client.post(
-        reverse("admin:workspaces_membership_add"),
+        reverse("admin:workspaces_invitation_add"),
         {"organization": tenant.organization.pk, "email": "adm@example.com", "role": "viewer"},
     )
     assert response.status_code == 302
-    membership = Membership.objects.get(user__email="adm@example.com")
-    assert Workspace.objects.filter(personal_owner=membership).exists()
+    invitation = Invitation.objects.get(email="adm@example.com")
+    assert invitation.role == "viewer" and invitation.invited_by == tenant.owner
+    assert mailoutbox[0].to == ["adm@example.com"]
+    assert "http://testserver/account/invitations/" in mailoutbox[0].body
+    # A member from the moment they accept, not before.
+    assert not Membership.objects.filter(user__email="adm@example.com").exists()
 
 
-def test_admin_form_shows_rule_violation_and_saves_nothing(owner_client, tenant):
+def test_admin_form_shows_rule_violation_and_saves_nothing(owner_client, tenant, mailoutbox):
     response = owner_client.post(
-        reverse("admin:workspaces_membership_add"),
+        reverse("admin:workspaces_invitation_add"),
         {"organization": tenant.organization.pk, "email": "x@example.com", "role": "owner"},
     )
     assert response.status_code == 200
     assert "ownership transfer" in response.content.decode()
-    assert not Membership.objects.filter(user__email="x@example.com").exists()
+    assert not Invitation.objects.filter(email="x@example.com").exists()
+    assert mailoutbox == []
 
 
 def test_admin_cannot_create_a_second_organization_workspace(owner_client, tenant):
@@ -128,7 +140,10 @@ def test_contributor_cannot_log_in_through_the_admin_login_form(client, tenant):
         {"username": tenant.contributor.email, "password": "pw-for-tests-123", "next": "/admin/"},
     )
     assert response.status_code == 200
-    assert "organization owners" in response.content.decode()
+    page = response.content.decode()
+    assert "organization owners" in page
+    # ... and where members sign in instead, as a link.
+    assert f'href="{reverse("account:sign-in")}"' in page
 
 
 @pytest.fixture

@@ -45,7 +45,9 @@ def test_service_account_from_another_organization_is_a_field_error(tenant, othe
     assert "service_account" in response.json()["error"]["fields"]
 
 
-def test_admin_adds_member_and_contributor_cannot(tenant, api):
+def test_admin_invites_a_member_and_contributor_cannot(tenant, api, mailoutbox):
+    # Adding a member sends an invitation; the membership comes when the person accepts
+    # (tests/workspaces/test_invitations.py), so the answer is the invitation, not a membership.
     url = org_url("member-list", tenant)
     refused = api.as_user(tenant.contributor).post(url, {"email": "n@example.com"}, format="json")
     assert refused.status_code == 403
@@ -53,11 +55,13 @@ def test_admin_adds_member_and_contributor_cannot(tenant, api):
         url, {"email": "n@example.com", "role": "viewer"}, format="json"
     )
     assert added.status_code == 201
-    assert (
-        Membership.objects.get(organization=tenant.organization, user__email="n@example.com").role
-        == "viewer"
-    )
-    assert Workspace.objects.filter(personal_owner__user__email="n@example.com").exists()
+    body = added.json()
+    assert body["status"] == "pending" and body["role"] == "viewer"
+    assert body["detail"].startswith("Invitation sent to n@example.com")
+    assert "token" not in str(body) and "/account/invitations/" not in str(body)
+    assert [m.to for m in mailoutbox] == [["n@example.com"]]
+    assert not Membership.objects.filter(user__email="n@example.com").exists()
+    assert not Workspace.objects.filter(personal_owner__user__email="n@example.com").exists()
 
 
 def test_field_errors_name_the_field_and_the_fix(tenant, api):

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from infrastructure.errors import NotAllowed, NotFound, RuleViolation
 from tests.factories import UserFactory, make_organization
-from workspaces import members, organizations, shared_workspaces
+from workspaces import invitations, members, organizations, shared_workspaces
 from workspaces.access import require_asset_creation, workspace_role
 from workspaces.models import (
     Edition,
@@ -66,10 +66,16 @@ def test_database_refuses_a_second_owner(tenant):
         Membership.objects.filter(pk=tenant.membership(tenant.admin).pk).update(role=OrgRole.OWNER)
 
 
-def test_domain_refuses_adding_a_second_owner(tenant):
+BASE_URL = "http://testserver"
+
+
+def test_domain_refuses_inviting_a_second_owner(tenant):
     with pytest.raises(RuleViolation) as error:
-        members.member_add(
-            actor=tenant.actor(tenant.owner), email="new@example.com", role=OrgRole.OWNER
+        invitations.member_invite(
+            actor=tenant.actor(tenant.owner),
+            email="new@example.com",
+            role=OrgRole.OWNER,
+            base_url=BASE_URL,
         )
     assert "transfer" in error.value.message
 
@@ -147,10 +153,10 @@ def test_ownership_cannot_go_to_an_inactive_member(tenant):
         )
 
 
-def test_contributor_cannot_add_or_change_members(tenant):
+def test_contributor_cannot_invite_or_change_members(tenant):
     actor = tenant.actor(tenant.contributor)
     with pytest.raises(NotAllowed):
-        members.member_add(actor=actor, email="x@example.com")
+        invitations.member_invite(actor=actor, email="x@example.com", base_url=BASE_URL)
     with pytest.raises(NotAllowed):
         members.member_change_role(
             actor=actor, membership=tenant.membership(tenant.viewer), role=OrgRole.CONTRIBUTOR
@@ -163,8 +169,8 @@ def test_admin_cannot_grant_admin_or_touch_another_admin(tenant):
         members.member_change_role(
             actor=actor, membership=tenant.membership(tenant.viewer), role=OrgRole.ADMIN
         )
-    second_admin = members.member_add(
-        actor=tenant.actor(tenant.owner), email="a2@example.com", role=OrgRole.ADMIN
+    second_admin = members.membership_create(
+        organization=tenant.organization, user=UserFactory(), role=OrgRole.ADMIN
     )
     with pytest.raises(NotAllowed):
         members.member_deactivate(actor=actor, membership=second_admin)
@@ -190,11 +196,15 @@ def test_deactivation_keeps_the_personal_workspace_and_removes_access(tenant):
         tenant.actor(tenant.contributor)
 
 
-def test_deactivated_member_can_be_added_back(tenant):
+def test_deactivated_member_is_invited_back_and_accepting_reactivates_them(tenant, mailoutbox):
     membership = tenant.membership(tenant.viewer)
     members.member_deactivate(actor=tenant.actor(tenant.owner), membership=membership)
-    again = members.member_add(actor=tenant.actor(tenant.owner), email=tenant.viewer.email)
-    assert again.pk == membership.pk and again.is_active
+    invitations.member_invite(
+        actor=tenant.actor(tenant.owner), email=tenant.viewer.email, base_url=BASE_URL
+    )
+    token = mailoutbox[-1].body.split("/account/invitations/")[1].split("/")[0]
+    again = invitations.invitation_accept(token=token, user=tenant.viewer)
+    assert again.pk == membership.pk and again.is_active and again.role == OrgRole.CONTRIBUTOR
 
 
 def test_service_account_must_be_an_active_member(tenant, other_tenant):
