@@ -70,6 +70,10 @@ class OriginsField(forms.CharField):
         return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# The branding of the end-user pages (workspaces/branding.py).
+BRANDING_FIELDS = ["wizard_brand_name", "wizard_logo_url", "wizard_accent_colour"]
+
+
 class OrganizationChangeForm(DomainForm):
     allowed_origins = OriginsField(
         required=False,
@@ -79,7 +83,15 @@ class OrganizationChangeForm(DomainForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "edition", "service_account", "allowed_origins"]
+        fields = ["name", "edition", "service_account", "allowed_origins", *BRANDING_FIELDS]
+        help_texts = {
+            "wizard_brand_name": "Shown in the header of the config wizard and the auth dialog; "
+            "empty: the organization's name.",
+            "wizard_logo_url": "https URL of a logo for those pages (loaded from that host, "
+            "without a Referer); empty: the brand name only.",
+            "wizard_accent_colour": "#rrggbb for their buttons and links; white text on it must "
+            "reach a contrast of 4.5:1.",
+        }
 
     def perform(self):
         try:
@@ -91,6 +103,7 @@ class OrganizationChangeForm(DomainForm):
                 service_account=self.cleaned_data["service_account"],
                 clear_service_account=self.cleaned_data["service_account"] is None,
                 allowed_origins=self.cleaned_data["allowed_origins"],
+                **{name: self.cleaned_data[name] or "" for name in BRANDING_FIELDS},
             )
         except DomainError as error:
             # "allowed_origins[2]" is a line of the one text box: show the error beside it.
@@ -111,7 +124,7 @@ class OrganizationAdmin(DomainFormAdmin):
 
     def get_fields(self, request, obj=None):
         return (
-            ["name", "edition", "service_account", "allowed_origins"]
+            ["name", "edition", "service_account", "allowed_origins", *BRANDING_FIELDS]
             if obj
             else ["name", "slug", "edition", "owner_email"]
         )

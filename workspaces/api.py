@@ -79,7 +79,16 @@ class OrganizationViewSet(OrganizationScopedViewSet):
                 "Where connect links may return (embedded edition)",
                 request_only=True,
                 value={"allowed_origins": ["https://app.example.com", "http://localhost:3000"]},
-            )
+            ),
+            OpenApiExample(
+                "Brand the config wizard (embedded edition)",
+                request_only=True,
+                value={
+                    "wizard_brand_name": "Acme CRM",
+                    "wizard_logo_url": "https://app.example.com/static/logo.png",
+                    "wizard_accent_colour": "#0b57d0",
+                },
+            ),
         ],
     )
     def partial_update(self, request, *args, **kwargs):
@@ -97,6 +106,9 @@ class OrganizationViewSet(OrganizationScopedViewSet):
             service_account=service_account.user if service_account else None,
             clear_service_account="service_account" in values and service_account is None,
             allowed_origins=values.get("allowed_origins"),
+            wizard_brand_name=values.get("wizard_brand_name"),
+            wizard_logo_url=values.get("wizard_logo_url"),
+            wizard_accent_colour=values.get("wizard_accent_colour"),
         )
         return self._render(organization)
 

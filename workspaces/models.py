@@ -76,6 +76,13 @@ class Organization(models.Model):
     # Origins (scheme://host[:port]) of the embedded customer's own pages: where connect links may
     # return, and (with the wizard pages) who may frame the wizard.
     allowed_origins = models.JSONField(default=list, blank=True)
+    # Branding of the end-user pages (config wizard, auth-only dialog), checked by
+    # workspaces/branding.py: the name in their header (empty: the organization's name), a logo
+    # loaded from the customer's https host, and the accent colour of buttons and links (#rrggbb,
+    # readable under white text).
+    wizard_brand_name = models.CharField(max_length=100, blank=True)
+    wizard_logo_url = models.CharField(max_length=1000, blank=True)
+    wizard_accent_colour = models.CharField(max_length=7, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,6 +5,7 @@ from django.utils.text import slugify
 
 from infrastructure.errors import RuleViolation
 from infrastructure.text import name_check
+from workspaces import branding
 from workspaces.access import Actor, require_owner, require_owner_or_admin
 from workspaces.members import membership_create
 from workspaces.models import (
@@ -69,20 +70,26 @@ def organization_update(
     service_account: User | None = None,
     clear_service_account: bool = False,
     allowed_origins: list[str] | None = None,
+    wizard_brand_name: str | None = None,
+    wizard_logo_url: str | None = None,
+    wizard_accent_colour: str | None = None,
 ) -> Organization:
     """Edit the organization: the owner edits everything; its allowed origins (where connect
-    links return, who may frame the wizard) are the customer's integration settings, which an
-    admin or the customer's backend (an organization API key) keeps up to date too."""
+    links return, who may frame the wizard) and the branding of the end-user pages
+    (workspaces/branding.py) are the customer's integration settings, which an admin or the
+    customer's backend (an organization API key) keeps up to date too. None leaves a value as it
+    is; "" clears a branding value."""
     owner_only = (
         name is not None
         or edition is not None
         or service_account is not None
         or clear_service_account
     )
-    if owner_only or allowed_origins is None:
+    integration = (allowed_origins, wizard_brand_name, wizard_logo_url, wizard_accent_colour)
+    if owner_only or all(value is None for value in integration):
         require_owner(actor, "edit the organization")
     else:
-        require_owner_or_admin(actor, "edit the organization's allowed origins")
+        require_owner_or_admin(actor, "edit the organization's integration settings")
     if name is not None:
         organization.name = name_check(name, what="An organization's name")
     if edition is not None and edition != organization.edition:
@@ -108,6 +115,12 @@ def organization_update(
         organization.service_account = service_account
     if allowed_origins is not None:
         organization.allowed_origins = allowed_origins_clean(allowed_origins)
+    if wizard_brand_name is not None:
+        organization.wizard_brand_name = branding.brand_name_clean(wizard_brand_name)
+    if wizard_logo_url is not None:
+        organization.wizard_logo_url = branding.logo_url_clean(wizard_logo_url)
+    if wizard_accent_colour is not None:
+        organization.wizard_accent_colour = branding.accent_colour_clean(wizard_accent_colour)
     organization.save()
     return organization
 

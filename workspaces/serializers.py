@@ -49,6 +49,9 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "edition",
             "service_account_email",
             "allowed_origins",
+            "wizard_brand_name",
+            "wizard_logo_url",
+            "wizard_accent_colour",
             "role",
             "created_at",
         ]
@@ -75,6 +78,29 @@ class OrganizationUpdateSerializer(serializers.Serializer):
         help_text="Origins (scheme://host[:port]) of your own pages: where connect links may "
         "return the end user, and who may frame the config wizard. https, or http on localhost. "
         "Replaces the list; the owner, an admin or an organization API key may set it.",
+    )
+    # Branding of the config wizard and the auth-only dialog (workspaces/branding.py checks them;
+    # "" clears one). The owner, an admin or an organization API key may set them.
+    wizard_brand_name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Shown in the header of the end-user pages; empty: the organization's name.",
+    )
+    wizard_logo_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="https URL of your logo (http on localhost only). The end user's browser loads "
+        "it from that host, without a Referer; it is the only thing those pages load from "
+        "another host.",
+    )
+    wizard_accent_colour = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="#rrggbb: buttons and links of the end-user pages. Button text is white, so the "
+        "colour must give it a contrast of at least 4.5:1.",
     )
 
 
