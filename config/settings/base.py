@@ -98,6 +98,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Every answer refuses framing unless it names who may frame it (the wizard pages); above the
+    # CSRF middleware, so a framed page's CSRF cookie can be marked for a third-party frame.
+    "pages.framing.FramingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -338,6 +341,9 @@ HTTP_CLIENT_DEADLINE_SECONDS = env.float("HTTP_CLIENT_DEADLINE_SECONDS", default
 # Embedded edition (embedded/codes.py): how long a one-time authorization code or connect link
 # stays valid after it is issued.
 EMBEDDED_CODE_LIFETIME_MINUTES = env.int("EMBEDDED_CODE_LIFETIME_MINUTES", default=10)
+# How long the config wizard or the auth-only dialog keeps an end user in once their code was
+# exchanged (embedded/wizard.py): the session cookie and its row both expire then.
+EMBEDDED_WIZARD_SESSION_MINUTES = env.int("EMBEDDED_WIZARD_SESSION_MINUTES", default=30)
 
 # Notifications (events/): email and webhook deliveries share one retry policy.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
