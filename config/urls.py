@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from embedded.urls import browser_urlpatterns as embedded_browser_urlpatterns
 from pages.urls import account_urlpatterns
+from pages.wizard_urls import wizard_urlpatterns
 from workspaces.scoping import dangerously_unscoped
 
 
@@ -50,4 +51,6 @@ urlpatterns = [
     ),
     path("health/", dangerously_unscoped(health, why=PUBLIC), name="health"),
     path("", include(embedded_browser_urlpatterns)),
+    # The config wizard and the auth-only dialog, for end users (pages/wizard_urls.py).
+    path("", include(wizard_urlpatterns)),
 ]

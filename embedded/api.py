@@ -268,7 +268,8 @@ class EndUserCodeViewSet(_EmbeddedViewSet):
                 value={
                     "code": "b0Zq…",
                     "expires_at": "2026-05-04T10:10:00Z",
-                    "wizard_url": "https://platform.example.com/embedded/wizard/?code=b0Zq…",
+                    "wizard_url": "https://platform.example.com/embedded/acme/instances/3f2a…/configure/"
+                    "?code=b0Zq…",
                     "solution": "5d0c…",
                     "instance": "3f2a…",
                 },
@@ -289,7 +290,9 @@ class EndUserCodeViewSet(_EmbeddedViewSet):
         body = {
             "code": raw_code,
             "expires_at": code.expires_at,
-            "wizard_url": codes.wizard_url(raw_code, base_url=request.build_absolute_uri("/")),
+            "wizard_url": codes.wizard_url(
+                code, raw_code, base_url=request.build_absolute_uri("/")
+            ),
             "solution": code.solution_id,
             "instance": code.instance_id,
         }

@@ -12,9 +12,10 @@ they reach the config wizard (purpose `wizard`) or go straight to a provider's c
 - A refusal never says whether a code was unknown, used or expired: a caller learns nothing by
   trying codes.
 
-The wizard pages redeem a code and then keep a short session of their own for that end user (and
-the solution or instance it is bound to): the code is the way in, not the session, so reloading a
-wizard page never needs the code again.
+The wizard pages (pages/wizard_views.py, embedded/wizard.py) redeem a code and then keep a short
+session of their own for that end user (and the solution or instance it is bound to): the code is
+the way in, not the session, so reloading a wizard page never needs the code again. wizard_url
+names the page a code opens.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from embedded.access import require_embedded_builder
@@ -33,9 +35,6 @@ from services.models import Service
 from workspaces.access import Actor
 from workspaces.models import EndUser
 
-# Served by the wizard pages (the next part of the embedded edition): a constant path, so the URL
-# handed out today stays valid when they arrive.
-WIZARD_PATH = "/embedded/wizard/"
 # Longer input is not one of our codes: refused before it is hashed.
 MAX_CODE_LENGTH = 100
 
@@ -150,7 +149,23 @@ def authorization_code_redeem(
         ).get(code_hash=digest)
 
 
-def wizard_url(raw_code: str, *, base_url: str) -> str:
-    """The absolute URL of the config wizard for a code. `base_url` is this platform's origin as
-    the caller reached it, as for OAuth redirect URIs (connections/api.py: _base_url)."""
-    return f"{base_url.rstrip('/')}{WIZARD_PATH}?code={raw_code}"
+def wizard_url(code: AuthorizationCode, raw_code: str, *, base_url: str) -> str | None:
+    """The absolute URL of the config wizard a code opens: the instance's page (edit, upgrade)
+    for a code bound to an instance, the solution's page (a new instance) for one bound to a
+    solution. A code bound to neither has no one wizard: the customer's page builds the address
+    of the solution it wants, or of the auth-only dialog (docs/embedded.md). `base_url` is this
+    platform's origin as the caller reached it, as for OAuth redirect URIs."""
+    slug = code.organization.slug
+    if code.instance_id:
+        path = reverse(
+            "embedded-wizard-instance",
+            kwargs={"organization_slug": slug, "instance_id": code.instance_id},
+        )
+    elif code.solution_id:
+        path = reverse(
+            "embedded-wizard-solution",
+            kwargs={"organization_slug": slug, "solution_id": code.solution_id},
+        )
+    else:
+        return None
+    return f"{base_url.rstrip('/')}{path}?code={raw_code}"

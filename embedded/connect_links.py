@@ -27,6 +27,7 @@ burns it, so hand links over by redirecting the end user's own browser, not by m
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.urls import reverse
 
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 # OAuthTransaction.return_url holds it until the callback.
 MAX_RETURN_URL_LENGTH = 1000
+# Where the platform's own end-user pages live (pages/wizard_urls.py).
+EMBEDDED_PAGES = "/embedded/"
 ACCESS_DENIED, PROVIDER_ERROR, BINDING_REFUSED = (
     "access_denied",
     "provider_error",
@@ -239,6 +242,22 @@ def _bind_to_slot(code: AuthorizationCode, auth: Authentication) -> str:
     return ""
 
 
+def platform_page(txn: OAuthTransaction, url: str) -> bool:
+    """Whether `url` is one of the platform's own end-user pages (the config wizard, the auth
+    dialog, their popup's last page), on the host the flow was started at (its callback's): those
+    flows come back to the platform itself, not to the customer's origins."""
+    try:
+        page, callback = urlsplit(url), urlsplit(txn.redirect_uri)
+        same_origin = (page.scheme, page.hostname, page.port) == (
+            callback.scheme,
+            callback.hostname,
+            callback.port,
+        )
+    except ValueError:
+        return False
+    return same_origin and bool(page.hostname) and page.path.startswith(EMBEDDED_PAGES)
+
+
 def end_user_flow_finish(*, txn: OAuthTransaction, query: dict) -> ConnectOutcome:
     """After the callback saved (or did not save) the end user's auth: bind it to the link's slot
     and say where the browser goes."""
@@ -283,8 +302,10 @@ def end_user_flow_finish(*, txn: OAuthTransaction, query: dict) -> ConnectOutcom
         "authentication": auth,
     }
     return_url = txn.return_url
-    if return_url and not origin_allowed(
-        allowed_origins=txn.organization.allowed_origins, url=return_url
+    if (
+        return_url
+        and not platform_page(txn, return_url)
+        and not origin_allowed(allowed_origins=txn.organization.allowed_origins, url=return_url)
     ):
         # Allowed when the link was made, no longer: the end user stays here.
         logger.warning(

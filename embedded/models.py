@@ -168,3 +168,53 @@ class AuthorizationCode(models.Model):
 
     def __str__(self):
         return f"{self.get_purpose_display()} for {self.end_user_id}"
+
+
+class WizardPage(models.TextChoices):
+    WIZARD = "wizard", "Config wizard"
+    AUTH_DIALOG = "auth_dialog", "Auth-only dialog"
+
+
+class WizardSession(models.Model):
+    """An end user let in by a one-time code (embedded/wizard.py): for one page (a wizard of one
+    solution or instance, or the auth dialog of one slot or service) and a short time. Its cookie
+    holds a random token, stored here as its SHA-256. The draft keeps the answers between the
+    wizard's screens and the sign-ins started in a popup, until Finish saves the instance."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="wizard_sessions"
+    )
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="wizard_sessions")
+    token_hash = models.CharField(max_length=64, unique=True)
+    page = models.CharField(max_length=16, choices=WizardPage.choices)
+    # The address the code was exchanged at: the session reaches that page and its actions only.
+    home_path = models.CharField(max_length=500)
+    solution = models.ForeignKey(Solution, null=True, blank=True, on_delete=models.CASCADE)
+    # The instance edited (or, once a new one is saved, made); for the dialog, the instance whose
+    # slot receives the new auth.
+    instance = models.ForeignKey(SolutionInstance, null=True, blank=True, on_delete=models.CASCADE)
+    # The dialog: the auth slot (external id) or the service to connect, and the auth to
+    # re-authenticate in place.
+    slot = models.SlugField(max_length=100, blank=True)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.CASCADE)
+    authentication = models.ForeignKey(
+        Authentication, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # {"auths": {slot: auth id}, "config": {external_id: value}, "pending": {slot: OAuth
+    # transaction id}, "created": [auth ids made in this session], "errors": {slot: message}}
+    draft = models.JSONField(default=dict, blank=True)
+    # Once finished: the message the page posts to the embedding page ({"type": ...}).
+    result = models.JSONField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "expires_at"], name="wizard_session_expiry_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.get_page_display()} for {self.end_user_id}"

@@ -204,7 +204,12 @@ class AuthorizationCodeSerializer(serializers.Serializer):
         help_text="The one-time code. Shown only in this response: it is stored hashed."
     )
     expires_at = serializers.DateTimeField()
-    wizard_url = serializers.CharField(help_text="Send the end user's browser here.")
+    wizard_url = serializers.CharField(
+        allow_null=True,
+        help_text="Send the end user's browser here (or frame it): the wizard of the instance or "
+        "solution the code is bound to. null for a code bound to neither: build the address of "
+        "the page you want (docs/embedded.md).",
+    )
     solution = serializers.UUIDField(allow_null=True)
     instance = serializers.UUIDField(allow_null=True)
 

@@ -20,7 +20,18 @@ from auths.models import Authentication
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [*settings.LOCAL_APPS, "config"]
-INTERFACE_MODULES = {"api.py", "serializers.py", "urls.py", "admin.py", "views.py", "forms.py"}
+INTERFACE_MODULES = {
+    "api.py",
+    "serializers.py",
+    "urls.py",
+    "admin.py",
+    "views.py",
+    "forms.py",
+    # The end-user pages (config wizard, auth dialog), beside the member pages' modules.
+    "wizard_views.py",
+    "wizard_forms.py",
+    "wizard_urls.py",
+}
 
 # Modules that reveal secret plaintext, and why. Everything else sees Sealed values only.
 REVEALERS = {

@@ -51,6 +51,11 @@ DANGEROUSLY_UNSCOPED = {
     "account:api-keys": "the signed-in person's own keys",
     "account:api-key-create": "the signed-in person's own keys",
     "account:api-key-revoke": "the signed-in person's own keys",
+    # The end-user pages (pages/wizard_urls.py): the wizard session a one-time code opened.
+    "embedded-wizard-solution": "the end user's wizard session, for this page only",
+    "embedded-wizard-instance": "the end user's wizard session, for this page only",
+    "embedded-auth-dialog": "the end user's wizard session, for this page only",
+    "embedded-oauth-finished": "public: a fixed text, no tenant data",
 }
 PUBLIC_URL_NAMES = {name for name, why in DANGEROUSLY_UNSCOPED.items() if why == "public"}
 

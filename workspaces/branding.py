@@ -16,6 +16,7 @@ the name shown in their header, a logo and an accent colour.
 
 import math
 import re
+from dataclasses import dataclass
 
 from infrastructure.errors import RuleViolation
 from infrastructure.text import name_check
@@ -106,3 +107,38 @@ def accent_colour_clean(value: str) -> str:
             field="wizard_accent_colour",
         )
     return value
+
+
+@dataclass(frozen=True)
+class Brand:
+    """What the end-user pages show: a name, maybe a logo (and the origin its image comes from,
+    for the pages' Content-Security-Policy), maybe an accent colour and its darker hover shade."""
+
+    name: str
+    logo_url: str = ""
+    logo_origin: str = ""
+    accent: str = ""
+    accent_hover: str = ""
+
+
+def _darken(colour: str, factor: float) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#{:02x}{:02x}{:02x}".format(*(int(c * factor) for c in (r, g, b)))
+
+
+def brand_of(organization) -> Brand:
+    """The organization's branding as the pages use it; values that no longer pass the checks
+    (written before a rule tightened) are left out rather than shown."""
+    logo_origin = origin_of(organization.wizard_logo_url)[0] if organization.wizard_logo_url else ""
+    accent = organization.wizard_accent_colour
+    if accent and not (
+        HEX_COLOUR.fullmatch(accent) and contrast_ratio(accent, WHITE) >= MIN_CONTRAST
+    ):
+        accent = ""
+    return Brand(
+        name=organization.wizard_brand_name or organization.name,
+        logo_url=organization.wizard_logo_url if logo_origin else "",
+        logo_origin=logo_origin or "",
+        accent=accent.lower(),
+        accent_hover=_darken(accent, 0.8) if accent else "",
+    )

@@ -6,9 +6,15 @@ import itertools
 from django.test import Client
 from rest_framework.test import APIClient
 
+from connections.connection import new_connection_target
+from connections.imported_tokens import ImportedTokens, oauth2_tokens_import
 from connections.password_grant import authentication_create_password
+from connections.token_auth import authentication_create_token
+from embedded.codes import authorization_code_create
+from embedded.models import CodePurpose
+from embedded.solutions import solution_create, solution_publish
 from projects.models import AuthSlot, ConfigSlot, Project, Workflow
-from tests.connections.helpers import oauth2_service, path_of
+from tests.connections.helpers import custom_service, oauth2_service, path_of
 from workspaces.access import actor_for_end_user
 from workspaces.models import EndUser, OrganizationAPIKey, Workspace, WorkspaceKind
 
@@ -90,3 +96,104 @@ def open_connect_link(url, server, account, *, client=None, approve=True):
         opened["Location"], account["username"], account["password"], approve
     )
     return client.get(path_of(redirect))
+
+
+def token_service(tenant, server, **fields):
+    """A token service (an API key in a header) on the loopback server's API."""
+    return custom_service(
+        tenant,
+        name="Ticket desk",
+        auth_scheme="token",
+        base_url=server.base_url + "/api",
+        **fields,
+    )
+
+
+CONFIG_SLOTS = [
+    {
+        "external_id": "channel",
+        "title": "Channel",
+        "help_text": "Where new deals are posted.",
+        "type": "string",
+        "required": True,
+    },
+    {"external_id": "limit", "title": "Daily limit", "type": "number", "default": 10},
+    {"external_id": "notify", "title": "Notify me", "type": "boolean", "default": False},
+    {
+        "external_id": "region",
+        "title": "Region",
+        "type": "select",
+        "required": True,
+        "choices": ["eu", "us"],
+    },
+    {
+        "external_id": "topics",
+        "title": "Topics",
+        "type": "multiselect",
+        "choices": ["sales", "support"],
+    },
+    {"external_id": "extra", "title": "Extra filters", "type": "json"},
+]
+
+
+def wizard_solution(tenant, server, *, crm=None, tickets_force_unique=True, config_slots=None):
+    """A published solution whose wizard asks for a CRM account (OAuth 2.0 code flow on the
+    loopback provider), a ticket desk account (an API key; force unique unless told) and the
+    settings of CONFIG_SLOTS. Returns (solution, crm service, ticket service)."""
+    crm = crm or browser_service(tenant, server)
+    tickets = token_service(tenant, server)
+    project = make_project(
+        tenant,
+        auth_slots=[
+            {"external_id": "crm", "title": "Your CRM", "service": crm, "scopes": ["read"]},
+            {
+                "external_id": "tickets",
+                "title": "Ticket desk",
+                "service": tickets,
+                "force_unique": tickets_force_unique,
+            },
+        ],
+        config_slots=CONFIG_SLOTS if config_slots is None else config_slots,
+    )
+    owner = tenant.actor(tenant.owner)
+    solution = solution_create(actor=owner, project=project, name="CRM sync")
+    solution_publish(actor=owner, solution=solution)
+    return solution, crm, tickets
+
+
+def wizard_code(tenant, end_user, *, solution=None, instance=None) -> str:
+    """A one-time code for `end_user`, as the customer's backend gets it."""
+    _, raw = authorization_code_create(
+        actor=tenant.actor(tenant.owner),
+        end_user=end_user,
+        solution=solution,
+        instance=instance,
+        purpose=CodePurpose.WIZARD,
+    )
+    return raw
+
+
+def token_auth(end_user, service, api_key="key-1", name=""):
+    """An end user's API-key auth, as the wizard's form makes it."""
+    return authentication_create_token(
+        actor=actor_for_end_user(end_user),
+        service=service,
+        credentials={"api_key": api_key},
+        name=name,
+    )
+
+
+def imported_auth(end_user, service, *, scopes=("read",), name=""):
+    """An end user's OAuth 2.0 auth of a browser service, made without a browser: tokens imported
+    as the customer's backend would (nothing is sent to the provider)."""
+    actor = actor_for_end_user(end_user)
+    return oauth2_tokens_import(
+        actor=actor,
+        target=new_connection_target(actor=actor, service=service, name=name),
+        tokens=ImportedTokens(
+            access_token=f"at-{next(_numbers)}",
+            refresh_token=f"rt-{next(_numbers)}",
+            expires_in=3600,
+            scopes=list(scopes),
+        ),
+    )

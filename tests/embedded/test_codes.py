@@ -64,13 +64,35 @@ def test_the_backend_gets_a_code_and_the_wizard_url_once(embedded_tenant, server
 
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["wizard_url"] == f"http://testserver/embedded/wizard/?code={body['code']}"
+    # The instance's own wizard (edit, upgrade): pages/wizard_urls.py serves it.
+    assert body["wizard_url"] == (
+        f"http://testserver/embedded/{embedded_tenant.organization.slug}/instances/"
+        f"{instance.pk}/configure/?code={body['code']}"
+    )
     assert body["instance"] == str(instance.pk)
     assert body["solution"] == str(solution.pk)  # an instance's code opens its solution too
     code = AuthorizationCode.objects.get()
     assert code.purpose == CodePurpose.WIZARD and code.end_user == end_user
     expires_in = code.expires_at - code.created_at
     assert timedelta(minutes=9, seconds=59) < expires_in <= timedelta(minutes=10)
+
+
+def test_a_solution_code_opens_the_solutions_wizard_and_an_unbound_one_names_none(
+    embedded_tenant, server
+):
+    solution, _ = published_solution(embedded_tenant, server)
+    end_user = make_end_user(embedded_tenant)
+    url = codes_url(embedded_tenant, end_user)
+
+    bound = backend(embedded_tenant).post(url, {"solution": str(solution.pk)}, format="json")
+    unbound = backend(embedded_tenant).post(url, {}, format="json")
+
+    body = bound.json()
+    assert body["wizard_url"] == (
+        f"http://testserver/embedded/{embedded_tenant.organization.slug}/solutions/"
+        f"{solution.pk}/configure/?code={body['code']}"
+    )
+    assert unbound.status_code == 201 and unbound.json()["wizard_url"] is None
 
 
 def test_a_code_is_stored_only_as_its_hash(embedded_tenant):

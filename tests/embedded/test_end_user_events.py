@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from auths.models import Authentication
 from auths.tokens import RefreshRejected
-from embedded.end_user_events import AUTH_DIALOG_PATH
 from events.models import EmailDelivery
 from events.webhooks import event_payload
 from lifecycle import state
@@ -30,6 +29,10 @@ from workspaces.models import WorkspaceMembership
 pytestmark = pytest.mark.django_db
 
 REFUSED = RefreshRejected("invalid_grant", "Token has been expired or revoked.")
+
+
+def dialog_path(tenant, auth) -> str:
+    return f"/embedded/{tenant.organization.slug}/auth/{auth.service_id}/?authentication={auth.pk}"
 
 
 def reject(auth):
@@ -72,11 +75,12 @@ def test_a_webhook_for_an_end_users_auth_names_the_end_user_instances_and_reauth
     assert payload["authentication"]["id"] == str(auth.pk)
     assert payload["end_user"] == {"id": str(end_user.pk), "external_user_id": "customer-42"}
     assert payload["instance_ids"] == [instance_id]
+    # The auth-only dialog (pages/wizard_urls.py), renewing this auth of that service; the
+    # backend adds &code=<a fresh authorization code>.
     assert payload["reauthentication"] == {
         "authentication_id": str(auth.pk),
-        "url": f"/embedded/auth/{auth.pk}/",
+        "url": dialog_path(embedded_tenant, auth),
     }
-    assert AUTH_DIALOG_PATH == "/embedded/auth/{authentication_id}/"
 
 
 def test_a_members_payload_is_unchanged(tenant):
@@ -109,7 +113,7 @@ def test_the_event_log_shows_the_end_user_to_the_backend_and_hides_it_from_membe
     [event] = listed["results"]
     assert event["end_user"] == {"id": str(end_user.pk), "external_user_id": "customer-42"}
     assert event["instance_ids"] == [instance_id]
-    assert event["reauthentication"]["url"] == f"/embedded/auth/{auth.pk}/"
+    assert event["reauthentication"]["url"] == dialog_path(embedded_tenant, auth)
     # A member of the embedded workspace sees neither the end user's auth nor its events.
     WorkspaceMembership.objects.create(
         workspace=embedded_workspace(embedded_tenant),
