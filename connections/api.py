@@ -311,6 +311,9 @@ class OAuthCallbackView(_BrowserView):
                     authentication=outcome.authentication,
                 )
             response = HttpResponseRedirect(outcome.redirect_url)
+            # An end user's consent may run in a popup of the wizard (pages/wizard_views.py):
+            # COOP same-origin on this redirect would cut the popup from the page that opened it.
+            response["Cross-Origin-Opener-Policy"] = "unsafe-none"
         else:
             response = redirect("oauth-result", transaction_id=txn.pk)
         for name, value in NO_REFERRER.items():

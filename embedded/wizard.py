@@ -560,7 +560,7 @@ def wizard_configure(*, session: WizardSession, screen: Screen, values: dict) ->
 @dataclass(frozen=True)
 class ConnectTarget:
     """What a connection made on the page is for: a new auth of `service` with `scopes`, or the
-    re-authentication of `authentication`."""
+    re-authentication of `authentication`. `title`: the auth slot's (empty for a service)."""
 
     key: str
     service: Service
@@ -574,11 +574,11 @@ def connect_target(session: WizardSession, slot: str | None = None) -> ConnectTa
     auth it re-authenticates."""
     actor = session_actor(session)
     if session.page == WizardPage.AUTH_DIALOG:
-        scopes = None
+        scopes, title = None, ""
         if session.slot:
             release = wizard_release(session)
-            found = _visible_auth_slots(release).get(session.slot)
-            scopes = (found or {}).get("scopes") or None
+            found = _visible_auth_slots(release).get(session.slot) or {}
+            scopes, title = found.get("scopes") or None, found.get("title", "")
         service = service_list_for_actor(actor=actor).filter(pk=session.service_id).first()
         if service is None:
             raise _ask_again("This service is not available any more.")
@@ -595,7 +595,7 @@ def connect_target(session: WizardSession, slot: str | None = None) -> ConnectTa
             key=DIALOG,
             service=service,
             scopes=scopes,
-            title=session.slot or service.name,
+            title=title,
             authentication=auth,
         )
     found = _visible_auth_slots(wizard_release(session)).get(slot or "")

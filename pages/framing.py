@@ -14,8 +14,10 @@ be framed by the embedded customer's own pages. `embeddable()` gives their answe
 - `Cross-Origin-Opener-Policy: unsafe-none` (SecurityMiddleware would send same-origin): opened as
   a popup by the customer's page, or opening the provider's consent in a popup, these pages keep
   the `window.opener` link their postMessage needs;
-- `Referrer-Policy: no-referrer` and `Cache-Control: no-store`: the first request carries the
-  one-time code in its URL.
+- `Cache-Control: no-store`: the first request carries the one-time code in its URL. (The
+  Referrer-Policy stays the site's `same-origin`: `no-referrer` would make the browser send
+  `Origin: null` with the pages' form posts, which Django's CSRF check rightly refuses; no other
+  host ever learns these pages' addresses, and the logo is fetched with referrerpolicy=no-referrer.)
 
 Cookies in a frame: the customer's page is usually another site, and browsers send a frame only
 the cookies marked `SameSite=None; Secure` (https). Over https, FramingMiddleware marks the CSRF
@@ -58,7 +60,6 @@ def embeddable(
     ]
     response[CSP] = "; ".join(directives)
     response["Cross-Origin-Opener-Policy"] = "unsafe-none"
-    response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
     response.embeddable = True
     return response

@@ -199,8 +199,7 @@ def _finished(request, session: WizardSession, organization):
     texts = {
         "instance.configured": (
             "All set",
-            f"Your settings for {what} are saved. You can close this window or go back to the "
-            "app.",
+            f"Your settings for {what} are saved. You can close this window or go back to the app.",
             "ok",
         ),
         "auth.finish": (
