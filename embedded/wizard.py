@@ -298,7 +298,10 @@ def wizard_session_get(*, raw_token: str, path: str, now: datetime | None = None
             "was never opened in this browser. Ask the app that sent you here to open it again.",
             title="This page has expired",
         )
-    require_embedded(session_actor(session))
+    try:
+        require_embedded(session_actor(session))
+    except DomainError as refusal:
+        raise WizardRefused(refusal.message) from None
     return session
 
 

@@ -281,7 +281,7 @@ def _screen_page(
     )
 
 
-def _review_page(request, session, organization, screens, *, errors=None, status=200):
+def _review_page(request, session, organization, screens, *, errors=None, status=200, message=None):
     rows = []
     for index, screen in enumerate(screens):
         for item in screen.steps:
@@ -306,6 +306,7 @@ def _review_page(request, session, organization, screens, *, errors=None, status
         },
         organization=organization,
         status=status,
+        message=message,
     )
 
 
@@ -427,8 +428,16 @@ def _finish(request, session, organization, screens):
                     errors={where: error.message},
                     status=400,
                 )
+        # Not something a screen can fix (the integration changed meanwhile): the embedding
+        # page hears it too.
         return _review_page(
-            request, session, organization, screens, errors={"_": error.message}, status=400
+            request,
+            session,
+            organization,
+            screens,
+            errors={"_": error.message},
+            status=error.status_code,
+            message={"type": "wizard.error", "message": error.message},
         )
     session.refresh_from_db()
     return _finished(request, session, organization)
@@ -464,7 +473,7 @@ def _wizard(request, organization_slug, *, solution_id=None, instance_id=None):
             wizard.wizard_cancel(session=session)
             return _finished(request, session, organization)
         return _next(request, session, organization, screens, step)
-    except wizard.WizardRefused as error:
+    except DomainError as error:  # WizardRefused, or a refusal no form field can show
         return _refused(request, error, organization=organization, page=WizardPage.WIZARD)
 
 
@@ -537,7 +546,7 @@ def auth_dialog(request, organization_slug, target):
             wizard.wizard_cancel(session=session)
             return _finished(request, session, organization)
         return _connect(request, session, organization, [], 0, None)
-    except wizard.WizardRefused as error:
+    except DomainError as error:  # WizardRefused, or a refusal no form field can show
         return _refused(request, error, organization=organization, page=WizardPage.AUTH_DIALOG)
 
 

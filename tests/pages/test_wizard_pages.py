@@ -13,9 +13,11 @@ from django.test import Client
 from django.urls import reverse
 
 from auths.models import Authentication
+from embedded import wizard
 from embedded.end_user_events import reauthentication_url
 from embedded.instances import instance_create
 from embedded.models import AuthorizationCode, SolutionInstance
+from infrastructure.errors import Conflict
 from tests.conftest import build_tenant
 from tests.connections.helpers import path_of
 from tests.embedded.builders import (
@@ -309,6 +311,30 @@ def test_an_end_user_completes_the_wizard_without_javascript(world, opened, serv
     }
     # Finished: the page keeps saying so, and nothing more can be posted.
     assert posted_message(client.get(path))["type"] == "instance.configured"
+
+
+def test_a_finish_the_screens_cannot_fix_tells_the_embedding_page(world, opened, monkeypatch):
+    client, path = opened
+
+    def changed_meanwhile(**kwargs):
+        raise Conflict("CRM sync changed while you were setting it up; open it again.")
+
+    monkeypatch.setattr(wizard, "wizard_save", changed_meanwhile)
+    refused = client.post(path, {"action": "finish"})
+
+    assert refused.status_code == 409
+    assert "changed while you were setting it up" in text_of(refused)
+    assert posted_message(refused) == {
+        "type": "wizard.error",
+        "message": "CRM sync changed while you were setting it up; open it again.",
+    }
+
+
+def test_a_made_up_slot_is_a_page_not_an_error(world, opened):
+    client, path = opened
+    response = client.post(path, {"action": "connect:nope", "step": "0"})
+    assert response.status_code == 400
+    assert "There is no account to connect for 'nope' here" in text_of(response)
 
 
 def test_the_provider_consent_in_the_window_itself_comes_back_to_the_screen(world, opened, server):
