@@ -8,10 +8,10 @@ that does not match the expected issuer (RFC 9207) — connections/transactions.
 own module then redeems what the provider sent: connections/authorization_code.py (OAuth 2.0) or
 connections/oauth1.py (OAuth 1.0a).
 
-A flow started for an end user (a connect link; the wizard to come) is answered with no session at
-all: end users never sign in, so end_user_oauth_callback finds their transaction by the state alone
-(single use, bound to the end user when it was started) and saves the auth as theirs, in the
-embedded workspace. A member's flow still needs the person who started it.
+A flow started for an end user (a connect link, the wizard, the auth dialog) is answered with no
+session at all: end users never sign in, so end_user_oauth_callback finds their transaction by the
+state alone (single use, bound to the end user when it was started) and saves the auth as theirs,
+in the embedded workspace. A member's flow still needs the person who started it.
 """
 
 from django.db import transaction

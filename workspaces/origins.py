@@ -1,6 +1,7 @@
 """An organization's allowed origins: the web origins (scheme://host[:port]) of the embedded
 customer's own pages. A connect link returns the end user's browser only to one of them, and the
-wizard pages (next to come) may be framed only by them.
+wizard pages (pages/wizard_views.py) may be framed only by them and post their messages only to
+them.
 
 An origin is compared exactly, as browsers compare them (RFC 6454): scheme and host in lower case,
 the default port left out. https only, except on the local machine (localhost, 127.0.0.1, [::1])
