@@ -187,6 +187,11 @@ class WizardSession(models.Model):
     )
     end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="wizard_sessions")
     token_hash = models.CharField(max_length=64, unique=True)
+    # The code it was opened with: the same address loaded again (a frame reloaded by its page)
+    # finds its session instead of a used code.
+    code = models.ForeignKey(
+        AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     page = models.CharField(max_length=16, choices=WizardPage.choices)
     # The address the code was exchanged at: the session reaches that page and its actions only.
     home_path = models.CharField(max_length=500)

@@ -47,7 +47,7 @@ from connections.reauthentication import authentication_reauthenticate
 from connections.token_auth import authentication_create_token
 from connections.transactions import AuthorizationStart
 from embedded.access import require_embedded
-from embedded.codes import CodeRefused, authorization_code_redeem
+from embedded.codes import CodeRefused, authorization_code_redeem, code_digest
 from embedded.instances import instance_create, instance_update
 from embedded.models import (
     AuthorizationCode,
@@ -269,6 +269,7 @@ def wizard_session_start(
         session = WizardSession.objects.create(
             organization=code.organization,
             end_user=code.end_user,
+            code=code,
             token_hash=_digest(token),
             page=address.page,
             home_path=home_path,
@@ -286,7 +287,7 @@ def wizard_session_get(*, raw_token: str, path: str, now: datetime | None = None
     if isinstance(raw_token, str) and 0 < len(raw_token) <= 100:
         session = (
             WizardSession.objects.select_related(
-                "organization", "end_user__organization", "solution", "instance", "service"
+                "organization", "end_user__organization", "solution", "instance", "service", "code"
             )
             .filter(token_hash=_digest(raw_token), expires_at__gt=now)
             .first()
@@ -302,6 +303,22 @@ def wizard_session_get(*, raw_token: str, path: str, now: datetime | None = None
         require_embedded(session_actor(session))
     except DomainError as refusal:
         raise WizardRefused(refusal.message) from None
+    return session
+
+
+def wizard_session_resume(*, raw_token: str, raw_code: str, path: str) -> WizardSession | None:
+    """The session this browser already has on this page, if it was opened with this very code:
+    the page's address loaded again (a frame its page re-rendered) goes on instead of meeting a
+    used code. Any other code is exchanged as usual: a new end user in the same browser never
+    continues someone else's session."""
+    try:
+        session = wizard_session_get(raw_token=raw_token, path=path)
+    except WizardRefused:
+        return None
+    if session.code_id is None or not isinstance(raw_code, str) or len(raw_code) > 100:
+        return None
+    if not secrets.compare_digest(session.code.code_hash, code_digest(raw_code)):
+        return None
     return session
 
 

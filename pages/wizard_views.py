@@ -132,13 +132,17 @@ def _not_found(request):
 # --- getting in ------------------------------------------------------------------------------------
 
 
-def _probe_query(request, *extra) -> str:
-    keep = {k: request.GET[k] for k in ("code", "authentication", *extra) if k in request.GET}
+def _probe_query(request) -> str:
+    keep = {k: request.GET[k] for k in ("code", "authentication") if k in request.GET}
     return urlencode(keep)
 
 
 def _exchange(request, address: wizard.WizardAddress, organization):
     """?code=: check that cookies reach this page, then use the code up (see the docstring)."""
+    if wizard.wizard_session_resume(
+        raw_token=_session_token(request), raw_code=request.GET.get("code", ""), path=request.path
+    ):
+        return _framed(redirect(request.path), organization)
     if request.GET.get(PROBE) != "1":
         response = redirect(f"{request.path}?{_probe_query(request)}&{PROBE}=1")
         _set_cookie(request, response, PROBE_COOKIE, "1", max_age=600)
@@ -181,14 +185,17 @@ def _exchange(request, address: wizard.WizardAddress, organization):
     return response
 
 
-def _session(request) -> WizardSession:
-    token = request.get_signed_cookie(
+def _session_token(request) -> str:
+    return request.get_signed_cookie(
         _cookie_name(request, SESSION_COOKIE),
         default="",
         salt=SALT,
         max_age=int(wizard.session_lifetime().total_seconds()),
     )
-    return wizard.wizard_session_get(raw_token=token, path=request.path)
+
+
+def _session(request) -> WizardSession:
+    return wizard.wizard_session_get(raw_token=_session_token(request), path=request.path)
 
 
 def _finished(request, session: WizardSession, organization):

@@ -161,6 +161,27 @@ def test_over_https_the_cookies_work_in_a_third_party_frame(world):
     assert sign_in.cookies["csrftoken"]["samesite"] == "Lax"
 
 
+def test_the_same_address_loaded_again_goes_on_and_another_code_starts_afresh(world, server):
+    tenant, solution, crm, _, end_user = world
+    path = wizard_path(tenant, solution)
+    code = wizard_code(tenant, end_user, solution=solution)
+    client = Client()
+    open_page(client, path, code)
+    mine = imported_auth(end_user, crm, name="Pat's CRM")
+
+    # The customer's page re-renders its frame: the address with the used code.
+    again = client.get(path, {"code": code})
+    assert again.status_code == 302 and again["Location"] == path
+    assert "Pat's CRM" in text_of(client.get(path))
+
+    # Another end user signs in to the customer's app in the same browser.
+    someone = make_end_user(tenant, "customer-2")
+    theirs = open_page(client, path, wizard_code(tenant, someone, solution=solution))
+    assert theirs.status_code == 303
+    page = text_of(client.get(path))
+    assert "Pat's CRM" not in page and str(mine.pk) not in page
+
+
 def test_without_the_probe_cookie_the_code_waits_for_a_window_of_its_own(world):
     tenant, solution, _, _, end_user = world
     path = wizard_path(tenant, solution)
