@@ -208,6 +208,7 @@ SPECTACULAR_SETTINGS = {
         "OrgRoleEnum": "workspaces.models.OrgRole",
         "WorkspaceRoleEnum": "workspaces.models.WorkspaceRole",
         "AuthEventKindEnum": "events.models.EventKind",
+        "ConfigTypeEnum": "projects.models.ConfigType",
     },
 }
 # API keys are sent as `Authorization: Api-Key <key>`.
