@@ -22,6 +22,7 @@ api_urlpatterns = [
     path("", include("services.urls")),
     path("", include("connections.urls")),
     path("", include("events.urls")),
+    path("", include("projects.urls")),
     path("", include("embedded.urls")),
 ]
 

@@ -3,8 +3,9 @@
 Every operation of /api/schema/ gets FUZZ_EXAMPLES generated requests (bodies, query strings,
 headers, path values) with a fixed seed, as the organization's owner (a personal API key), inside
 an organization that holds one of everything: an auth in a shared workspace, a custom service, a
-webhook, members. Path parameters naming an object are pointed at those objects, so requests reach
-the code behind the 404 rather than stopping there. The answer must be anything but 5xx.
+webhook, members, a project. Path parameters naming an object are pointed at those objects, so
+requests reach the code behind the 404 rather than stopping there. The answer must be anything but
+5xx.
 
 Left out: the operations that revoke the key the fuzzer uses or hand the organization away
 (EXCLUDED); they have their own tests. Run it alone, with more examples:
@@ -27,6 +28,7 @@ from hypothesis import HealthCheck, settings
 
 from connections.token_auth import authentication_create_token
 from events.webhooks import webhook_create
+from projects.projects import project_create
 from services.catalog import catalog_load
 from services.custom_services import custom_service_create
 from services.models import Service, ServiceSource
@@ -90,6 +92,25 @@ def world(tenant, in_test_transaction):
         actor=owner, workspace=workspace, membership=contributor
     )
     connector = Service.objects.filter(source=ServiceSource.CONNECTOR).first()
+    project = project_create(
+        actor=owner,
+        workspace=workspace,
+        name="Fuzzed project",
+        auth_slots=[{"external_id": "api", "title": "API", "service": service.pk}],
+        config_slots=[{"external_id": "city", "title": "City", "default": "Oslo"}],
+        workflows=[
+            {
+                "name": "Forecast",
+                "steps": [
+                    {
+                        "name": "Get",
+                        "auth_slot": "api",
+                        "request": {"method": "GET", "path": "/forecast/{{config.city}}"},
+                    }
+                ],
+            }
+        ],
+    )
     by_collection = {
         "authentications": authentication.pk,
         "custom-services": service.pk,
@@ -97,6 +118,7 @@ def world(tenant, in_test_transaction):
         "webhooks": webhook.pk,
         "members": contributor.pk,
         "workspaces": workspace.pk,
+        "projects": project.pk,
     }
     return {
         "key": key,

@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.connections.endpoints import ENDPOINTS as CONNECTIONS_ENDPOINTS
 from tests.embedded.endpoints import ENDPOINTS as EMBEDDED_ENDPOINTS
 from tests.events.endpoints import ENDPOINTS as EVENTS_ENDPOINTS
+from tests.projects.endpoints import ENDPOINTS as PROJECTS_ENDPOINTS
 from tests.services.endpoints import ENDPOINTS as SERVICES_ENDPOINTS
 from tests.workspaces.endpoints import ENDPOINTS as WORKSPACES_ENDPOINTS
 from workspaces.models import OrganizationAPIKey, Workspace, WorkspaceKind
@@ -135,6 +136,7 @@ ENDPOINTS = {
     **SERVICES_ENDPOINTS,
     **CONNECTIONS_ENDPOINTS,
     **EVENTS_ENDPOINTS,
+    **PROJECTS_ENDPOINTS,
     **EMBEDDED_ENDPOINTS,
 }
 # Endpoints that list the caller's own things: an outsider sees only theirs (tested below).
