@@ -61,6 +61,11 @@ def _base_url(request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
+def _posted(request):
+    """The form's data on a POST, even an empty one (a form of no fields is still submitted)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _not_found(request, what="connection"):
     return render(request, NOT_FOUND_TEMPLATE, {"what": what}, status=404)
 
@@ -259,7 +264,7 @@ def connect_service(request, actor, service_id):
     if not workspaces:
         return _refuse_creation(request, actor)
     form = ConnectForm(
-        request.POST or None,
+        _posted(request),
         service=service,
         workspaces=workspaces,
         default_workspace=_default_workspace(actor, workspaces),
@@ -298,7 +303,7 @@ def reauthenticate(request, actor, authentication_id):
     flow again for the same auth (it keeps its id)."""
     auth = _auth(actor, authentication_id)
     service = auth.service
-    form = ConnectForm(request.POST or None, service=service, authentication=auth)
+    form = ConnectForm(_posted(request), service=service, authentication=auth)
     status = 200
     if request.method == "POST":
         if form.is_valid():
