@@ -83,6 +83,23 @@ def flow_outcome(txn: OAuthTransaction) -> tuple[bool, str]:
     return False, txn.result_error or f"{txn.service.name} is not connected; nothing was saved."
 
 
+def needs_own_oauth_app(service: Service) -> bool:
+    """A catalog connector signs in with an OAuth app an organization brings (a custom service
+    made from it); the connector row itself has no client id then, and cannot start a flow."""
+    return service.auth_scheme != AuthScheme.TOKEN and not service.client_id
+
+
+def _require_client(service: Service) -> None:
+    if needs_own_oauth_app(service):
+        raise RuleViolation(
+            f"{service.name} has no OAuth app (client id) yet. A builder of your organization "
+            "makes one at the provider and adds it as a custom service from this connector "
+            '(bring your own OAuth app: POST …/custom-services/ {"template": '
+            f'"{service.slug}", "client_id", "client_secret"}}); connect that service instead.',
+            field="service",
+        )
+
+
 def _require_person(actor: Actor) -> None:
     """Someone with a browser: a member, or an end user (through a connect link or the wizard)."""
     if actor.user is None and actor.end_user is None:
@@ -113,6 +130,7 @@ def browser_flow_start(
     link sends the end user back there)."""
     _require_person(actor)
     service = target.service
+    _require_client(service)
     values = parameters_validate(
         service=service, values=parameters, existing=target.previous_values
     )

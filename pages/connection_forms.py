@@ -25,6 +25,12 @@ ERROR_FIELDS = {
 PARAMETER_PREFIX = "parameter_"
 
 
+def workspace_label(workspace) -> str:
+    """The workspace's name, with its kind when the name does not say it ("Grace (personal)")."""
+    kind = workspace.get_kind_display().lower()
+    return workspace.name if kind in workspace.name.lower() else f"{workspace.name} ({kind})"
+
+
 def show_error(form: forms.Form, error: DomainError) -> None:
     """The domain's message next to the field it names, or at the top of the form."""
     field = error.field or ""
@@ -135,9 +141,7 @@ class ConnectForm(forms.Form):
             del self.fields["workspace"]
         else:
             self.workspaces = {str(w.pk): w for w in workspaces}
-            self.fields["workspace"].choices = [
-                (str(w.pk), f"{w.name} ({w.get_kind_display().lower()})") for w in workspaces
-            ]
+            self.fields["workspace"].choices = [(str(w.pk), workspace_label(w)) for w in workspaces]
             if default_workspace is not None:
                 self.fields["workspace"].initial = str(default_workspace.pk)
         for name in credential_fields(service):
@@ -211,9 +215,7 @@ class MoveForm(forms.Form):
     def __init__(self, *args, workspaces=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.workspaces = {str(w.pk): w for w in workspaces}
-        self.fields["workspace"].choices = [
-            (str(w.pk), f"{w.name} ({w.get_kind_display().lower()})") for w in workspaces
-        ]
+        self.fields["workspace"].choices = [(str(w.pk), workspace_label(w)) for w in workspaces]
 
 
 class ServiceSearchForm(forms.Form):

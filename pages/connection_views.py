@@ -25,7 +25,12 @@ from django.views.decorators.http import require_POST
 from auths.models import Authentication, AuthStatus
 from auths.selectors import authentication_list_for_actor
 from connections import authentications
-from connections.browser_flows import is_browser_flow, oauth_authorization_start, oauth_redirect_uri
+from connections.browser_flows import (
+    is_browser_flow,
+    needs_own_oauth_app,
+    oauth_authorization_start,
+    oauth_redirect_uri,
+)
 from connections.checks import authentication_check, authentication_testable
 from connections.client_credentials import authentication_create_client_credentials
 from connections.connection import authentication_warnings, require_manage
@@ -217,7 +222,10 @@ def connect_picker(request, actor):
         return _refuse_creation(request, actor)
     form = ServiceSearchForm(request.GET or None)
     search = form.cleaned_data["q"] if form.is_valid() else ""
-    services = service_list_for_actor(actor=actor, search=search).order_by("name")
+    services = [
+        {"service": service, "needs_own_app": needs_own_oauth_app(service)}
+        for service in service_list_for_actor(actor=actor, search=search).order_by("name")
+    ]
     return render(
         request,
         "pages/connections/picker.html",

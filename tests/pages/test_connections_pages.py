@@ -181,6 +181,19 @@ def form_labels(response) -> set[str]:
     return set(re.findall(r'<label for="id_([a-z_]+)"', response.content.decode()))
 
 
+def test_a_connector_without_the_organizations_own_oauth_app_cannot_be_connected(tenant):
+    client = signed_in(tenant.contributor)
+    picker = text_of(client.get(page("connect", tenant) + "?q=github"))
+    assert "GitHub" in picker and "Needs your organization's own OAuth app first" in picker
+    github = Service.objects.get(source="connector", slug="github")
+    response = client.post(
+        page("connect-service", tenant, github.pk),
+        {"workspace": str(personal_workspace(tenant, tenant.contributor).pk)},
+    )
+    assert response.status_code == 400
+    assert "GitHub has no OAuth app (client id) yet" in text_of(response)
+
+
 def test_each_scheme_asks_only_for_its_own_fields(tenant, server):
     client = signed_in(tenant.contributor)
     header = token_service(tenant)
