@@ -520,6 +520,7 @@ def service_detail(request, actor, service_id):
             "warnings": service_warnings(service=service),
             "may_use_admin": may_use_admin(request.user) and actor.is_owner,
             "may_connect": bool(workspace_list_for_asset_creation(actor=actor)),
+            "needs_own_app": needs_own_oauth_app(service),
         },
     )
 
