@@ -13,11 +13,17 @@ from workspaces.access import Actor
 
 
 def authentication_reauthenticate(
-    *, actor: Actor, authentication: Authentication, inputs: dict, base_url: str
+    *,
+    actor: Actor,
+    authentication: Authentication,
+    inputs: dict,
+    base_url: str,
+    return_url: str = "",
 ) -> Authentication | AuthorizationStart:
     """Run the authentication's flow again. Server-side flows (token, client credentials,
     password) return the authentication at once; browser flows return an AuthorizationStart
-    holding the authorize URL to send the person to."""
+    holding the authorize URL to send the person to (and `return_url`, a path on this site, where
+    the browser goes once the provider answered)."""
     target = reauthentication_target(actor=actor, authentication=authentication)
     service = target.service
     parameters = inputs.get("parameters")
@@ -48,4 +54,5 @@ def authentication_reauthenticate(
         scopes=inputs.get("scopes"),
         parameters=parameters,
         base_url=base_url,
+        return_url=return_url,
     )

@@ -20,7 +20,17 @@ from auths.models import Authentication
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [*settings.LOCAL_APPS, "config"]
-INTERFACE_MODULES = {"api.py", "serializers.py", "urls.py", "admin.py", "views.py", "forms.py"}
+INTERFACE_MODULES = {
+    "api.py",
+    "serializers.py",
+    "urls.py",
+    "admin.py",
+    "views.py",
+    "forms.py",
+    # The Connections and Services pages (pages/), apart from the other pages' views.py/forms.py.
+    "connection_views.py",
+    "connection_forms.py",
+}
 
 # Modules that reveal secret plaintext, and why. Everything else sees Sealed values only.
 REVEALERS = {

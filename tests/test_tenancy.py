@@ -52,6 +52,21 @@ DANGEROUSLY_UNSCOPED = {
     "account:api-keys": "the signed-in person's own keys",
     "account:api-key-create": "the signed-in person's own keys",
     "account:api-key-revoke": "the signed-in person's own keys",
+    # The Connections and Services pages (pages/connection_views.py): the organization in the
+    # address must be one of the person's (actor_for_slug), then the API's selectors.
+    "connections:list": "the signed-in person's memberships, then the API's selectors",
+    "connections:connect": "the person's membership of the organization in the address",
+    "connections:connect-service": "the person's membership of the organization in the address",
+    "connections:manage": "the person's membership of the organization in the address",
+    "connections:reauthenticate": "the person's membership of the organization in the address",
+    "connections:test": "the person's membership of the organization in the address",
+    "connections:rename": "the person's membership of the organization in the address",
+    "connections:move": "the person's membership of the organization in the address",
+    "connections:delete": "the person's membership of the organization in the address",
+    "services:list": "the signed-in person's memberships, then the API's selectors",
+    "services:new": "the person's membership of the organization in the address",
+    "services:reserved": "the person's membership of the organization in the address",
+    "services:detail": "the person's membership of the organization in the address",
 }
 PUBLIC_URL_NAMES = {name for name, why in DANGEROUSLY_UNSCOPED.items() if why == "public"}
 
