@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from embedded.urls import browser_urlpatterns as embedded_browser_urlpatterns
-from pages.urls import account_urlpatterns
+from pages.urls import account_urlpatterns, connections_urlpatterns, services_urlpatterns
 from pages.wizard_urls import wizard_urlpatterns
 from workspaces.scoping import dangerously_unscoped
 
@@ -23,6 +23,7 @@ api_urlpatterns = [
     path("", include("services.urls")),
     path("", include("connections.urls")),
     path("", include("events.urls")),
+    path("", include("projects.urls")),
     path("", include("embedded.urls")),
 ]
 
@@ -36,6 +37,8 @@ urlpatterns = [
         name="root",
     ),
     path("account/", include((account_urlpatterns, "account"))),
+    path("connections/", include((connections_urlpatterns, "connections"))),
+    path("services/", include((services_urlpatterns, "services"))),
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path(

@@ -1,8 +1,10 @@
 """Authentications API and the OAuth browser routes: thin views that parse input, call one domain
 function and render the result."""
 
+from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
@@ -225,12 +227,38 @@ class AuthenticationViewSet(OrganizationScopedViewSet):
 
 
 NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+# Where a member starts connecting again (pages/urls.py); a URL name, so no import of the pages.
+CONNECTIONS_PAGE = "connections:list"
+
+
+def wants_html(request) -> bool:
+    """A browser navigating (it asks for text/html by name); API clients, which send */* or JSON,
+    keep the JSON answers."""
+    return "text/html" in request.META.get("HTTP_ACCEPT", "")
+
+
+# What a person is told when a browser route cannot go on, by the kind of refusal.
+SIGN_IN_TO_FINISH = (
+    "Sign in to finish connecting",
+    "This address finishes connecting an account for the person who started it, and this "
+    "browser is not signed in (the session may have ended, or the connection was started in "
+    "another browser). Nothing was saved. Sign in, then start connecting again from the "
+    "Connections page.",
+)
+NOT_YOURS = (
+    "This sign-in link cannot be used",
+    "It does not exist, or it belongs to someone else's sign-in. Nothing was saved. Start "
+    "connecting again from the Connections page.",
+)
 
 
 class _BrowserView(APIView):
     """Scoped by hand to the signed-in person (see connections/urls.py): a transaction is visible
     only to who started it, a service only to members of its organization. An organization API
-    key (no person) gets 404."""
+    key (no person) gets 404.
+
+    A browser (Accept: text/html) gets a page that says what happened and what to do instead of
+    the JSON error: signing in, or starting again."""
 
     permission_classes = [IsAuthenticatedOrApiKey]
 
@@ -239,16 +267,53 @@ class _BrowserView(APIView):
             raise NotFound("Not found.")
         return request.user
 
-    def page(self, request, *, title, message, ok, code=200, authentication=None):
+    def page(
+        self,
+        request,
+        *,
+        title,
+        message,
+        ok,
+        code=200,
+        authentication=None,
+        sign_in=False,
+        for_end_user=False,
+    ):
+        """`for_end_user`: an end user of an embedded solution, who has no member pages to go
+        back to (no links then)."""
+        request = getattr(request, "_request", request)
         response = render(
-            request._request,
+            request,
             "connections/oauth_result.html",
-            {"title": title, "message": message, "ok": ok, "authentication": authentication},
+            {
+                "title": title,
+                "message": message,
+                "ok": ok,
+                "authentication": authentication,
+                "sign_in": sign_in and not request.user.is_authenticated,
+                "start_again_url": "" if for_end_user else reverse(CONNECTIONS_PAGE),
+            },
             status=code,
         )
         for name, value in NO_REFERRER.items():
             response[name] = value
         return response
+
+    def handle_exception(self, exc):
+        if not wants_html(self.request):
+            return super().handle_exception(exc)
+        signed_in = self.request.user.is_authenticated
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed) or (
+            not signed_in and isinstance(exc, NotFound | exceptions.NotFound)
+        ):
+            title, message = SIGN_IN_TO_FINISH
+            return self.page(
+                self.request, title=title, message=message, ok=False, code=401, sign_in=True
+            )
+        if isinstance(exc, NotFound | exceptions.NotFound | exceptions.PermissionDenied):
+            title, message = NOT_YOURS
+            return self.page(self.request, title=title, message=message, ok=False, code=404)
+        return super().handle_exception(exc)
 
 
 class OAuthStartView(_BrowserView):
@@ -273,12 +338,14 @@ class OAuthStartView(_BrowserView):
 
 class OAuthCallbackView(_BrowserView):
     """/api/oauth/callback/<service>/: the provider's redirect back. Refusals render a 400 page;
-    otherwise the browser goes on to the clean result page (no code in its URL).
+    otherwise the browser goes on to the clean result page (no code in its URL), or, for a flow
+    started from a page of ours (a return path on the transaction), back to that page with a
+    message saying what happened.
 
     A flow started for an end user (a connect link) is answered with no session: its single-use
     state is the proof (connections/browser_flows.py), and the browser then goes where the link
     asked (embedded/connect_links.py). Every other answer needs the person who started it, as
-    before: without a session it is refused as unauthenticated."""
+    before: without a session it is refused as unauthenticated (a page for a browser)."""
 
     permission_classes = [AllowAny]
 
@@ -309,11 +376,19 @@ class OAuthCallbackView(_BrowserView):
                     message=outcome.message,
                     ok=outcome.ok,
                     authentication=outcome.authentication,
+                    for_end_user=True,
                 )
             response = HttpResponseRedirect(outcome.redirect_url)
             # An end user's consent may run in a popup of the wizard (pages/wizard_views.py):
             # COOP same-origin on this redirect would cut the popup from the page that opened it.
             response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+        elif txn.return_url:
+            ok, message = browser_flows.flow_outcome(txn)
+            messages.add_message(
+                request._request, messages.SUCCESS if ok else messages.ERROR, message
+            )
+            # Checked again on the way out: only a path on this site (a member's own start).
+            response = HttpResponseRedirect(browser_flows.member_return_path(txn.return_url))
         else:
             response = redirect("oauth-result", transaction_id=txn.pk)
         for name, value in NO_REFERRER.items():
@@ -327,17 +402,13 @@ class OAuthResultView(_BrowserView):
     @extend_schema(responses={200: None})
     def get(self, request, transaction_id):
         txn = oauth_transaction_for_user(user=self.person(request), transaction_id=transaction_id)
-        auth = txn.result_authentication
-        if auth is not None:
+        ok, message = browser_flows.flow_outcome(txn)
+        if ok:
             return self.page(
                 request,
                 title="Connected",
-                message=f"{txn.service.name} is connected as '{auth.name}'. You can close this "
-                "window.",
+                message=f"{message} You can close this window.",
                 ok=True,
-                authentication=auth,
+                authentication=txn.result_authentication,
             )
-        message = txn.result_error or (
-            "This sign-in has not finished." if txn.used_at is None else "Nothing was saved."
-        )
         return self.page(request, title="Not connected", message=message, ok=False)

@@ -44,6 +44,62 @@ from workspaces.models import Workspace
 BROWSER_GRANTS = (GrantType.AUTHORIZATION_CODE, "")
 
 
+def oauth_redirect_uri(*, base_url: str, service_id) -> str:
+    """The redirect URI to register with the provider for a service: one per service (the mix-up
+    defence above), predictable from the service's id alone, so a builder can register it before
+    the service exists by reserving the id first (services/custom_services.py:
+    custom_service_create(service_id=...)). `base_url` is this platform's origin."""
+    return base_url.rstrip("/") + reverse("oauth-callback", kwargs={"service_id": service_id})
+
+
+def member_return_path(return_url: str) -> str:
+    """Where a member's browser goes after the callback: a path on this site only ("/…", never
+    "//host" or a scheme), so a crafted start cannot turn the callback into an open redirect.
+    Raises RuleViolation on `return_url` otherwise. End users' return URLs are checked against
+    the organization's allowed origins instead (embedded/connect_links.py)."""
+    if not return_url:
+        return ""
+    if (
+        len(return_url) > 1000
+        or not return_url.startswith("/")
+        or return_url.startswith(("//", "/\\"))
+        or any(ord(c) < 32 or c.isspace() for c in return_url)
+    ):
+        raise RuleViolation(
+            "return_url: give a path on this site that starts with a single /, e.g. /connections/.",
+            field="return_url",
+        )
+    return return_url
+
+
+def flow_outcome(txn: OAuthTransaction) -> tuple[bool, str]:
+    """What came of a member's finished flow, in words: (connected?, message)."""
+    auth = txn.result_authentication
+    if auth is not None:
+        verb = "re-authenticated" if txn.authentication_id else "connected"
+        return True, f"{txn.service.name} is {verb} as “{auth.name}”."
+    if txn.used_at is None:
+        return False, "This sign-in has not finished."
+    return False, txn.result_error or f"{txn.service.name} is not connected; nothing was saved."
+
+
+def needs_own_oauth_app(service: Service) -> bool:
+    """A catalog connector signs in with an OAuth app an organization brings (a custom service
+    made from it); the connector row itself has no client id then, and cannot start a flow."""
+    return service.auth_scheme != AuthScheme.TOKEN and not service.client_id
+
+
+def _require_client(service: Service) -> None:
+    if needs_own_oauth_app(service):
+        raise RuleViolation(
+            f"{service.name} has no OAuth app (client id) yet. A builder of your organization "
+            "makes one at the provider and adds it as a custom service from this connector "
+            '(bring your own OAuth app: POST …/custom-services/ {"template": '
+            f'"{service.slug}", "client_id", "client_secret"}}); connect that service instead.',
+            field="service",
+        )
+
+
 def _require_person(actor: Actor) -> None:
     """Someone with a browser: a member, or an end user (through a connect link or the wizard)."""
     if actor.user is None and actor.end_user is None:
@@ -74,12 +130,13 @@ def browser_flow_start(
     link sends the end user back there)."""
     _require_person(actor)
     service = target.service
+    _require_client(service)
     values = parameters_validate(
         service=service, values=parameters, existing=target.previous_values
     )
-    redirect_uri = base_url.rstrip("/") + reverse(
-        "oauth-callback", kwargs={"service_id": service.pk}
-    )
+    redirect_uri = oauth_redirect_uri(base_url=base_url, service_id=service.pk)
+    if actor.end_user is None:
+        return_url = member_return_path(return_url)
     fields = transaction_fields(
         actor=actor, target=target, values=values, redirect_uri=redirect_uri, return_url=return_url
     )

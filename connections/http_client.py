@@ -208,8 +208,9 @@ def _refuse_credential_parameter(query_name: str, query: dict, url: str) -> None
             )
 
 
-def _credential_names(service) -> tuple[str | None, str | None]:
-    """(header name, query parameter) the platform sets, for refusing caller overrides."""
+def credential_names(service) -> tuple[str | None, str | None]:
+    """(header name, query parameter) the platform sets, for refusing caller overrides: here at
+    call time, and in projects.definitions when a workflow step is declared."""
     if service.auth_scheme == AuthScheme.OAUTH1:
         return "Authorization", None
     if service.credential_placement == CredentialPlacement.QUERY:
@@ -400,7 +401,7 @@ def http_request(
     if authentication.status == AuthStatus.DISABLED:
         raise RuleViolation("This authentication is disabled.", field="authentication")
     service = authentication.service
-    header_name, query_name = _credential_names(service)
+    header_name, query_name = credential_names(service)
     headers = _caller_headers(headers or {}, credential_header=header_name)
     query = {str(k): v for k, v in (query or {}).items()}
     url = build_url(authentication=authentication, path_or_url=path_or_url)

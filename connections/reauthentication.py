@@ -22,8 +22,9 @@ def authentication_reauthenticate(
 ) -> Authentication | AuthorizationStart:
     """Run the authentication's flow again. Server-side flows (token, client credentials,
     password) return the authentication at once; browser flows return an AuthorizationStart
-    holding the authorize URL to send the person to (`return_url`: where an end user's browser
-    goes once the provider answered, as for a new connection)."""
+    holding the authorize URL to send the person to, and `return_url` where the browser goes once
+    the provider answered: for a member a path on this site, for an end user the page of the
+    wizard or dialog they started from (embedded/connect_links.py checks it)."""
     target = reauthentication_target(actor=actor, authentication=authentication)
     service = target.service
     parameters = inputs.get("parameters")

@@ -301,7 +301,7 @@ def end_user_authentication_import(
         "expires_in": expires_in,
         "scopes": scopes,
     }
-    given_oauth = [key for key in OAUTH_FIELDS if oauth[key] not in (None, "")]
+    given_oauth = [key for key in OAUTH_FIELDS if oauth[key] not in (None, "", [])]
     if service.auth_scheme == AuthScheme.TOKEN:
         if given_oauth:
             raise RuleViolation(

@@ -11,6 +11,7 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.urls import reverse
 from django.utils import timezone
 
 from auths.models import Authentication
@@ -18,6 +19,7 @@ from events.models import AuthEvent, DeliveryStatus, EmailDelivery, EventKind
 from events.retries import delivery_max_attempts
 from infrastructure.text import single_line
 from workspaces.models import Membership, OrgRole
+from workspaces.sign_in import site_address
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +65,56 @@ def recipients_for(*, event: AuthEvent) -> list[str]:
     return sorted({e for e in emails if e})
 
 
+# The member pages (pages/urls.py) by their URL names: the email links to the page that acts.
+REAUTHENTICATE_PAGE = "connections:reauthenticate"
+CONNECTIONS_PAGE = "connections:list"
+
+
+def action_link(event: AuthEvent) -> str:
+    """The absolute address where a member acts on the event: the Re-authenticate page of a
+    member's auth on the Connections page (it opens after signing in, for whoever may see it), or
+    the Connections page for a service event. None for an end user's auth: the customer tells
+    the end user (its webhooks carry the auth dialog's link), and for an auth already gone."""
+    if event.context.get("end_user") or event.kind not in (
+        EventKind.EXPIRING,
+        EventKind.NEEDS_REAUTH,
+        EventKind.SERVICE_FLAGGED,
+    ):
+        return ""
+    if event.authentication_ref:
+        if not Authentication.objects.filter(pk=event.authentication_ref).exists():
+            return ""
+        path = reverse(
+            REAUTHENTICATE_PAGE,
+            kwargs={
+                "organization_slug": event.organization.slug,
+                "authentication_id": event.authentication_ref,
+            },
+        )
+    else:
+        path = reverse(CONNECTIONS_PAGE)
+    return site_address() + path
+
+
 def email_content(event: AuthEvent) -> tuple[str, str]:
     target = event.authentication_name or (event.service.name if event.service else "")
     # A header is one line whatever the names hold: names are checked when they are given
     # (infrastructure/text.py), but older rows, the admin or the database may still hold a line
     # break (BadHeaderError, or a forged header) or an escape sequence.
     subject = single_line(f"[{event.organization.name}] {target}: {event.get_kind_display()}")
+    link = action_link(event)
+    if link:
+        link = (
+            f"Re-authenticate it here: {link}"
+            if event.authentication_ref
+            else f"Your connections: {link}"
+        )
     body = "\n\n".join(
         part
         for part in (
             event.message,
             WHAT_TO_DO.get(event.kind, ""),
+            link,
             f"Organization: {event.organization.name}",
         )
         if part

@@ -382,7 +382,8 @@ def refresh_rejected(
     else:
         reason = f"{auth.service.name} refused to refresh the access token ({error.error})"
         if error.provider_description:
-            reason += f": {error.provider_description}"
+            # Providers end their descriptions with or without a full stop; write exactly one.
+            reason += f": {error.provider_description.rstrip().rstrip('.')}"
         reason += ". Re-authenticate to reconnect."
     values = {
         "status": transition.to,

@@ -4,7 +4,7 @@ tests/test_tenancy.py lists them."""
 
 from django.urls import path
 
-from pages import views
+from pages import connection_views, views
 from workspaces.scoping import dangerously_unscoped
 
 PUBLIC = "public: signing in, touches no tenant data"
@@ -64,4 +64,40 @@ account_urlpatterns = [
         dangerously_unscoped(views.api_key_revoke, why=OWN_KEYS),
         name="api-key-revoke",
     ),
+]
+
+
+# --- Connections and Services (pages/connection_views.py) ---------------------------------------
+# Each page of one organization resolves the organization in its address to the signed-in
+# person's actor (a member, or 404) and reads through the API's scoped selectors.
+IN_ORGANIZATION = (
+    "scoped to the signed-in person's membership of the organization in the address "
+    "(actor_for_slug), then the API's selectors (authentication_list_for_actor, "
+    "service_list_for_actor)"
+)
+OWN_ORGANIZATIONS = "scoped to the signed-in person's memberships, then the API's selectors"
+
+
+def _page(route, view, name, why=IN_ORGANIZATION):
+    return path(route, dangerously_unscoped(view, why=why), name=name)
+
+
+ORG = "<slug:organization_slug>"
+AUTH = f"{ORG}/<uuid:authentication_id>"
+connections_urlpatterns = [
+    _page("", connection_views.connection_list, "list", why=OWN_ORGANIZATIONS),
+    _page(f"{ORG}/connect/", connection_views.connect_picker, "connect"),
+    _page(f"{ORG}/connect/<uuid:service_id>/", connection_views.connect_service, "connect-service"),
+    _page(f"{AUTH}/", connection_views.manage, "manage"),
+    _page(f"{AUTH}/reauthenticate/", connection_views.reauthenticate, "reauthenticate"),
+    _page(f"{AUTH}/test/", connection_views.test, "test"),
+    _page(f"{AUTH}/rename/", connection_views.rename, "rename"),
+    _page(f"{AUTH}/move/", connection_views.move, "move"),
+    _page(f"{AUTH}/delete/", connection_views.delete, "delete"),
+]
+services_urlpatterns = [
+    _page("", connection_views.service_list, "list", why=OWN_ORGANIZATIONS),
+    _page(f"{ORG}/new/", connection_views.service_new, "new"),
+    _page(f"{ORG}/new/<uuid:service_id>/", connection_views.service_reserved, "reserved"),
+    _page(f"{ORG}/<uuid:service_id>/", connection_views.service_detail, "detail"),
 ]

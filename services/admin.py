@@ -4,12 +4,18 @@ on the next load). Saving a custom service goes through the domain functions, so
 the same rules as the API. The client secret is write-only: never rendered, only "set" or "not
 set"; warnings are shown on the list and on the page."""
 
+import uuid
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.utils.html import format_html, format_html_join
 
+from connections.browser_flows import oauth_redirect_uri
 from infrastructure.errors import DomainError
 from lifecycle.grant_reviews import grant_fields_of, grants_review
 from services.custom_services import (
@@ -61,6 +67,7 @@ FIELDSETS = [
             "credential_header_name",
             "credential_prefix",
             "credential_query_param",
+            "test_path",
             "parameters",
         ],
     ),
@@ -117,8 +124,38 @@ class SecretFields(forms.Form):
     )
 
 
+class RedirectUriWidget(forms.Widget):
+    """The redirect URI as selectable text with a copy button (pages/static/pages/copy.js, a file
+    of ours: the admin loads no inline script)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html(
+            '<code id="redirect-uri" style="user-select: all">{}</code> '
+            '<button type="button" class="button" data-copy="redirect-uri">Copy</button>'
+            '<span id="redirect-uri-status" role="status" aria-live="polite"></span>'
+            '<script src="{}" defer></script>',
+            value,
+            static("pages/copy.js"),
+        )
+
+
+def _redirect_uri_field(request, service_id) -> forms.Field:
+    return forms.CharField(
+        label="Redirect URI",
+        required=False,
+        disabled=True,
+        initial=oauth_redirect_uri(base_url=request.build_absolute_uri("/"), service_id=service_id),
+        widget=RedirectUriWidget,
+        help_text="Register it with the provider as the OAuth app's redirect (callback) URI. It is "
+        "the service's own: it stays the same when the service is saved and edited.",
+    )
+
+
 class CustomServiceAddForm(DomainForm):
     new_client_secret = SecretFields.base_fields["new_client_secret"]
+    # The id the service will have, reserved when the form opens (ServiceAdmin.add_view puts it in
+    # the address, so a reload keeps it): its redirect URI is shown before saving.
+    reserved_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Service
@@ -135,6 +172,14 @@ class CustomServiceAddForm(DomainForm):
             "Empty: your personal workspace (platform) or the embedded workspace (embedded)."
         )
         self.fields["slug"].required = False
+        reserved = self.data.get("reserved_id") or self.initial.get("reserved_id")
+        try:
+            reserved = uuid.UUID(str(reserved))
+        except ValueError:
+            reserved = uuid.uuid4()  # opened without one (add_view puts one in the address)
+            self.fields["reserved_id"].initial = reserved
+        if self.request is not None:
+            self.fields["redirect_uri"] = _redirect_uri_field(self.request, reserved)
 
     def perform(self):
         actor = admin_actor(self.request, self.cleaned_data["organization"])
@@ -143,6 +188,7 @@ class CustomServiceAddForm(DomainForm):
             definition=_definition(self.cleaned_data),
             client_secret=self.cleaned_data.get("new_client_secret") or None,
             workspace=self.cleaned_data.get("workspace"),
+            service_id=self.cleaned_data.get("reserved_id"),
         )
 
 
@@ -154,6 +200,11 @@ class CustomServiceChangeForm(DomainForm):
         model = Service
         fields = list(DEFINITION_FIELDS)
         formfield_callback = _formfield
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.request is not None:
+            self.fields["redirect_uri"] = _redirect_uri_field(self.request, self.instance.pk)
 
     def perform(self):
         service = Service.objects.get(pk=self.instance.pk)
@@ -250,9 +301,20 @@ class ServiceAdmin(DomainFormAdmin):
         kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
 
+    def add_view(self, request, form_url="", extra_context=None):
+        """Reserve the new service's id in the address (…/add/?reserved_id=<uuid>), so the redirect
+        URI shown on the form stays the same when the page is reloaded or comes back with errors."""
+        if request.method == "GET" and "reserved_id" not in request.GET:
+            query = {**request.GET.dict(), "reserved_id": str(uuid.uuid4())}
+            return HttpResponseRedirect(f"{request.path}?{urlencode(query)}")
+        return super().add_view(request, form_url, extra_context)
+
     def get_fieldsets(self, request, obj=None):
         sets = [(title, {"fields": fields}) for title, fields in FIELDSETS]
+        if obj is not None and not self._is_connector(obj):
+            sets.insert(0, ("Redirect URI", {"fields": ["redirect_uri"]}))
         if obj is None:
+            sets.insert(0, ("Redirect URI", {"fields": ["reserved_id", "redirect_uri"]}))
             sets.insert(0, ("Where", {"fields": ["organization", "workspace"]}))
             sets.append(("Client secret", {"fields": ["new_client_secret"]}))
             return sets

@@ -100,6 +100,7 @@ class CustomServiceViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
             client_secret=data.validated_data.get("client_secret"),
             workspace=data.validated_data.get("workspace"),
             template=data.validated_data.get("template"),
+            service_id=data.validated_data.get("id"),
         )
         return self._render(service, status.HTTP_201_CREATED)
 
@@ -113,7 +114,7 @@ class CustomServiceViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         service = self.get_object()
         require_may_manage_custom_service(actor=self.actor, service=service, action="edit")
         data = self._input(partial=True)
-        for field in ("workspace", "template"):
+        for field in ("workspace", "template", "id"):
             if field in data.validated_data:
                 raise RuleViolation(
                     f"{field}: cannot be changed after creation; to move a service, transfer its "

@@ -5,6 +5,8 @@ Rules live in services/rules.py, definition checks in services/validation.py. Th
 plaintext only on its way in: assigning it to the model seals it at once.
 """
 
+import uuid
+
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -69,6 +71,12 @@ def _require_free_slug(*, organization, slug: str, exclude=None) -> None:
         )
 
 
+def service_id_is_free(*, service_id) -> bool:
+    """Whether an id can still be reserved for a new custom service. Ids are random UUIDs, so
+    asking across organizations tells nothing about anyone's services."""
+    return not Service.objects.filter(pk=service_id).exists()
+
+
 @transaction.atomic
 def custom_service_create(
     *,
@@ -77,11 +85,23 @@ def custom_service_create(
     client_secret: str | None = None,
     workspace: Workspace | None = None,
     template: Service | None = None,
+    service_id: uuid.UUID | None = None,
 ) -> Service:
     """Create a custom service within the rules. With `template` (a catalog connector) this is
     "bring your own OAuth app": the connector's definition with the organization's own client id
-    and secret, and any overrides given in `definition`."""
+    and secret, and any overrides given in `definition`.
+
+    `service_id` is an id reserved before the service exists (the add forms of the admin and the
+    pages make one, an API client may choose its own UUID): the OAuth redirect URI contains the
+    service's id (connections/browser_flows.py: oauth_redirect_uri), and a builder registers it
+    with the provider before they have the client id this form asks for."""
     _require_known_fields(definition)
+    if service_id is not None and not service_id_is_free(service_id=service_id):
+        raise RuleViolation(
+            "id: this service id is already used. Open the form again for a new id (and register "
+            "its redirect URI with the provider), or leave the id out.",
+            field="id",
+        )
     workspace = asset_workspace(actor=actor, workspace=workspace)
     require_may_create_custom_service(actor=actor, workspace=workspace)
     values = _defaults()
@@ -103,6 +123,7 @@ def custom_service_create(
     definition_validate(values=values, organization=actor.organization, client_secret=client_secret)
     _require_free_slug(organization=actor.organization, slug=values["slug"])
     service = Service(
+        **({"id": service_id} if service_id is not None else {}),
         **values,
         source=ServiceSource.CUSTOM,
         organization=actor.organization,
@@ -115,7 +136,12 @@ def custom_service_create(
         with transaction.atomic():
             service.save()
     except IntegrityError:
-        # Two creations raced for the same slug; the database constraint decided.
+        # Two creations raced for the same slug (or the same reserved id); the database decided.
+        if service_id is not None and Service.objects.filter(pk=service_id).exists():
+            raise RuleViolation(
+                "id: this service id is already used. Open the form again for a new id.",
+                field="id",
+            ) from None
         raise RuleViolation(
             f"slug: your organization already has a custom service '{service.slug}'; choose "
             "another slug.",

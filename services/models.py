@@ -112,6 +112,14 @@ class Service(models.Model):
     credential_header_name = models.CharField(max_length=100, default="Authorization", blank=True)
     credential_prefix = models.CharField(max_length=50, default="Bearer", blank=True)
     credential_query_param = models.CharField(max_length=100, blank=True)
+    # A cheap read that answers 2xx when the credentials work (GitHub's /user): the Test button of
+    # the Connections page calls it through the HTTP client. Blank: the service cannot be tested.
+    test_path = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="A GET path on the base URL that answers 2xx when the credentials work, e.g. "
+        "/user. Members test their auths with it.",
+    )
 
     # Values a person fills in when authenticating:
     # [{"name", "title", "type", "required", "secret", "pattern", "default", "description"}]

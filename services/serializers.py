@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from connections.browser_flows import is_browser_flow, oauth_redirect_uri
 from services.models import Service, ServiceSource
 from services.notices import evidence_for_organization, service_warnings
 from services.rules import may_manage_custom_service
@@ -66,10 +67,16 @@ class ServiceDefinitionSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text="Slug of a catalog connector: bring your own OAuth app for it.",
     )
+    id = serializers.UUIDField(
+        required=False,
+        write_only=True,
+        help_text="On creation only: an id you chose (a random UUID), so the redirect URI "
+        "/api/oauth/callback/<id>/ can be registered with the provider before the service exists.",
+    )
 
     class Meta:
         model = Service
-        fields = [*DEFINITION_FIELDS, "client_secret", "workspace", "template"]
+        fields = [*DEFINITION_FIELDS, "client_secret", "workspace", "template", "id"]
         validators = []
         extra_kwargs = {
             "slug": {"required": False, "allow_blank": True, "validators": []},
@@ -81,7 +88,7 @@ class ServiceDefinitionSerializer(serializers.ModelSerializer):
 
     def definition(self) -> dict:
         data = dict(self.validated_data)
-        for key in ("client_secret", "workspace", "template"):
+        for key in ("client_secret", "workspace", "template", "id"):
             data.pop(key, None)
         if "parameters" in data:
             data["parameters"] = [
@@ -92,6 +99,8 @@ class ServiceDefinitionSerializer(serializers.ModelSerializer):
 
 
 class GenericDefinitionSerializer(ServiceDefinitionSerializer):
+    id = None
+
     class Meta(ServiceDefinitionSerializer.Meta):
         fields = [*DEFINITION_FIELDS, "workspace"]
 
@@ -116,12 +125,18 @@ class ServiceSerializer(serializers.ModelSerializer):
         "replay follow): the codes set on the service, or [401] when none are set.",
     )
 
+    redirect_uri = serializers.SerializerMethodField(
+        help_text="For a custom service that signs in through the browser (OAuth 2.0 code, OAuth "
+        "1.0a): the redirect URI to register with the provider. Empty otherwise."
+    )
+
     class Meta:
         model = Service
         fields = [
             "id",
             "source",
             *DEFINITION_FIELDS,
+            "redirect_uri",
             "has_client_secret",
             "workspace",
             "owner_email",
@@ -140,6 +155,14 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     def get_has_client_secret(self, service) -> bool:
         return service.client_secret is not None
+
+    def get_redirect_uri(self, service) -> str:
+        request = self.context.get("request")
+        if request is None or service.source != ServiceSource.CUSTOM:
+            return ""
+        if not is_browser_flow(service):
+            return ""
+        return oauth_redirect_uri(base_url=request.build_absolute_uri("/"), service_id=service.pk)
 
     def get_suspected_evidence(self, service) -> dict:
         actor = self.context.get("actor")

@@ -90,6 +90,7 @@ DEFINITION_FIELDS = (
     "credential_header_name",
     "credential_prefix",
     "credential_query_param",
+    "test_path",
     "parameters",
     "default_token_lifetime",
     "token_path",
@@ -411,6 +412,30 @@ def _check_placeholders(values: dict, declared: dict[str, dict], client_secret: 
             )
 
 
+def _check_test_path(values: dict, declared: dict[str, dict]) -> None:
+    """A path on the base URL, never a URL of its own: the test request carries the credentials,
+    which go only where the service sends them (its base URL)."""
+    path = values.get("test_path") or ""
+    if not path:
+        return
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+        _fail(
+            "test_path",
+            f"give a path on the base URL that starts with /, e.g. /user (got '{path}').",
+        )
+    if any(c.isspace() for c in path) or "\\" in path:
+        _fail("test_path", "a path has no spaces or backslashes; percent-encode them.")
+    if not values.get("base_url"):
+        _fail("test_path", "the test path is called on the base URL: set base_url first.")
+    for name in placeholders_in(path):
+        if name not in declared:
+            _fail(
+                "test_path",
+                f"the placeholder {{{{{name}}}}} is not declared; add a parameter named '{name}' "
+                "or correct the placeholder.",
+            )
+
+
 def _check_no_nulls(values: dict) -> None:
     """null where the definition holds a value (a list, a mapping, a number) would be saved as
     nothing at all: refused, naming the field."""
@@ -455,6 +480,7 @@ def definition_validate(
         _fail("scope_separator", 'give the text between scopes, usually " " or ",".')
     declared = _check_parameters(values.get("parameters") or [])
     _check_placeholders(values, declared, client_secret)
+    _check_test_path(values, declared)
     _check_lifetimes(values)
     policy = EgressPolicy.for_organization(organization) if check_hosts else None
     for field in ALL_URL_FIELDS:

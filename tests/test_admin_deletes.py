@@ -8,9 +8,12 @@ import pytest
 from django.urls import reverse
 
 from auths.models import Authentication
+from projects.models import Project
+from projects.projects import project_create
 from services.models import Service
 from tests.factories import UserFactory
 from tests.lifecycle.factories import make_auth
+from tests.projects.builders import workspace_of
 from tests.services.builders import make_custom_service
 from workspaces.models import Workspace, WorkspaceMembership
 from workspaces.shared_workspaces import workspace_create, workspace_member_add
@@ -35,6 +38,10 @@ DELETABLE = {
     "workspaces_workspacemembership": (WorkspaceMembership, workspace_member),
     "auths_authentication": (Authentication, lambda t: make_auth(t, name="Team CRM")),
     "services_service": (Service, lambda t: make_custom_service(t, name="Team API")),
+    "projects_project": (
+        Project,
+        lambda t: project_create(actor=t.actor(t.owner), workspace=workspace_of(t), name="Sync"),
+    ),
 }
 
 

@@ -3,8 +3,9 @@
 Every operation of /api/schema/ gets FUZZ_EXAMPLES generated requests (bodies, query strings,
 headers, path values) with a fixed seed, as the organization's owner (a personal API key), inside
 an organization that holds one of everything: an auth in a shared workspace, a custom service, a
-webhook, members. Path parameters naming an object are pointed at those objects, so requests reach
-the code behind the 404 rather than stopping there. The answer must be anything but 5xx.
+webhook, members, a project. Path parameters naming an object are pointed at those objects, so
+requests reach the code behind the 404 rather than stopping there. The answer must be anything but
+5xx.
 
 Left out: the operations that revoke the key the fuzzer uses or hand the organization away
 (EXCLUDED); they have their own tests. Run it alone, with more examples:
@@ -26,12 +27,18 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 
 from connections.token_auth import authentication_create_token
+from embedded.end_users import end_user_authentication_import, end_user_create
+from embedded.instances import instance_create
+from embedded.solutions import solution_create, solution_publish
 from events.webhooks import webhook_create
+from projects.projects import project_create
 from services.catalog import catalog_load
 from services.custom_services import custom_service_create
 from services.models import Service, ServiceSource
+from tests.conftest import build_tenant
 from tests.services.builders import token_definition
 from workspaces.api_key_management import user_api_key_create
+from workspaces.models import Edition, Workspace, WorkspaceKind
 from workspaces.shared_workspaces import workspace_create, workspace_member_add
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
@@ -68,9 +75,42 @@ def in_test_transaction(db):
     request_finished.connect(close_old_connections)
 
 
+def embedded_world(owner) -> dict:
+    """The embedded edition's objects: a published solution, an end user with an imported auth,
+    their instance bound to it."""
+    workspace = Workspace.objects.get(organization=owner.organization, kind=WorkspaceKind.EMBEDDED)
+    service = custom_service_create(
+        actor=owner, definition=token_definition(name="Embedded API"), workspace=workspace
+    )
+    project = project_create(
+        actor=owner,
+        workspace=workspace,
+        name="Embedded project",
+        auth_slots=[{"external_id": "api", "title": "API", "service": service.pk}],
+        config_slots=[{"external_id": "city", "title": "City", "default": "Oslo"}],
+    )
+    solution = solution_create(actor=owner, project=project)
+    solution_publish(actor=owner, solution=solution)
+    end_user = end_user_create(actor=owner, external_user_id="fuzzed-end-user")
+    authentication = end_user_authentication_import(
+        actor=owner,
+        end_user=end_user,
+        service=service,
+        credentials={"api_key": "fuzz-end-user-key-0123456789"},
+    )
+    instance = instance_create(
+        actor=owner,
+        solution=solution,
+        end_user=end_user,
+        auth_values=[{"external_id": "api", "authentication_id": str(authentication.pk)}],
+    )
+    return {"solutions": solution.pk, "end-users": end_user.pk, "instances": instance.pk}
+
+
 @pytest.fixture
-def world(tenant, in_test_transaction):
-    """One of everything, and the owner's key."""
+def world(in_test_transaction):
+    """One of everything, on both editions, and the owner's key."""
+    tenant = build_tenant(edition=Edition.BOTH, name="Acme")
     owner = tenant.actor(tenant.owner)
     catalog_load()
     workspace = workspace_create(actor=owner, name="Fuzzed team")
@@ -90,6 +130,25 @@ def world(tenant, in_test_transaction):
         actor=owner, workspace=workspace, membership=contributor
     )
     connector = Service.objects.filter(source=ServiceSource.CONNECTOR).first()
+    project = project_create(
+        actor=owner,
+        workspace=workspace,
+        name="Fuzzed project",
+        auth_slots=[{"external_id": "api", "title": "API", "service": service.pk}],
+        config_slots=[{"external_id": "city", "title": "City", "default": "Oslo"}],
+        workflows=[
+            {
+                "name": "Forecast",
+                "steps": [
+                    {
+                        "name": "Get",
+                        "auth_slot": "api",
+                        "request": {"method": "GET", "path": "/forecast/{{config.city}}"},
+                    }
+                ],
+            }
+        ],
+    )
     by_collection = {
         "authentications": authentication.pk,
         "custom-services": service.pk,
@@ -97,6 +156,8 @@ def world(tenant, in_test_transaction):
         "webhooks": webhook.pk,
         "members": contributor.pk,
         "workspaces": workspace.pk,
+        "projects": project.pk,
+        **embedded_world(owner),
     }
     return {
         "key": key,

@@ -27,6 +27,9 @@ INTERFACE_MODULES = {
     "admin.py",
     "views.py",
     "forms.py",
+    # The Connections and Services pages (pages/), apart from the other pages' views.py/forms.py.
+    "connection_views.py",
+    "connection_forms.py",
     # The end-user pages (config wizard, auth dialog), beside the member pages' modules.
     "wizard_views.py",
     "wizard_forms.py",

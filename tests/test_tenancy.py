@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.connections.endpoints import ENDPOINTS as CONNECTIONS_ENDPOINTS
 from tests.embedded.endpoints import ENDPOINTS as EMBEDDED_ENDPOINTS
 from tests.events.endpoints import ENDPOINTS as EVENTS_ENDPOINTS
+from tests.projects.endpoints import ENDPOINTS as PROJECTS_ENDPOINTS
 from tests.services.endpoints import ENDPOINTS as SERVICES_ENDPOINTS
 from tests.workspaces.endpoints import ENDPOINTS as WORKSPACES_ENDPOINTS
 from workspaces.models import OrganizationAPIKey, Workspace, WorkspaceKind
@@ -51,6 +52,21 @@ DANGEROUSLY_UNSCOPED = {
     "account:api-keys": "the signed-in person's own keys",
     "account:api-key-create": "the signed-in person's own keys",
     "account:api-key-revoke": "the signed-in person's own keys",
+    # The Connections and Services pages (pages/connection_views.py): the organization in the
+    # address must be one of the person's (actor_for_slug), then the API's selectors.
+    "connections:list": "the signed-in person's memberships, then the API's selectors",
+    "connections:connect": "the person's membership of the organization in the address",
+    "connections:connect-service": "the person's membership of the organization in the address",
+    "connections:manage": "the person's membership of the organization in the address",
+    "connections:reauthenticate": "the person's membership of the organization in the address",
+    "connections:test": "the person's membership of the organization in the address",
+    "connections:rename": "the person's membership of the organization in the address",
+    "connections:move": "the person's membership of the organization in the address",
+    "connections:delete": "the person's membership of the organization in the address",
+    "services:list": "the signed-in person's memberships, then the API's selectors",
+    "services:new": "the person's membership of the organization in the address",
+    "services:reserved": "the person's membership of the organization in the address",
+    "services:detail": "the person's membership of the organization in the address",
     # The end-user pages (pages/wizard_urls.py): the wizard session a one-time code opened.
     "embedded-wizard-solution": "the end user's wizard session, for this page only",
     "embedded-wizard-instance": "the end user's wizard session, for this page only",
@@ -140,6 +156,7 @@ ENDPOINTS = {
     **SERVICES_ENDPOINTS,
     **CONNECTIONS_ENDPOINTS,
     **EVENTS_ENDPOINTS,
+    **PROJECTS_ENDPOINTS,
     **EMBEDDED_ENDPOINTS,
 }
 # Endpoints that list the caller's own things: an outsider sees only theirs (tested below).

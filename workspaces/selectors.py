@@ -2,7 +2,8 @@
 
 from django.db.models import Q, QuerySet
 
-from workspaces.access import Actor
+from infrastructure.errors import DomainError
+from workspaces.access import Actor, require_asset_creation
 from workspaces.models import (
     Membership,
     Organization,
@@ -71,3 +72,16 @@ def owned_organization_ids(user) -> list:
 
 def may_use_admin(user) -> bool:
     return user.is_active and (user.is_superuser or bool(owned_organization_ids(user)))
+
+
+def workspace_list_for_asset_creation(*, actor: Actor) -> list[Workspace]:
+    """The workspaces where the actor may create authentications (require_asset_creation), for
+    the pages' workspace choices: the same rule the domain functions apply, asked per workspace."""
+    allowed = []
+    for workspace in workspace_list_for_actor(actor=actor).order_by("kind", "name"):
+        try:
+            require_asset_creation(actor=actor, workspace=workspace)
+        except DomainError:
+            continue
+        allowed.append(workspace)
+    return allowed

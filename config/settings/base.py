@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
         "OrgRoleEnum": "workspaces.models.OrgRole",
         "WorkspaceRoleEnum": "workspaces.models.WorkspaceRole",
         "AuthEventKindEnum": "events.models.EventKind",
+        "ConfigTypeEnum": "projects.models.ConfigType",
     },
     # The sections of /api/docs/, in this order (config/openapi.py puts each operation in one).
     "TAGS": [

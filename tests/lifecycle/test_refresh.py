@@ -21,6 +21,7 @@ from lifecycle.refresh import (
     TransientRefreshError,
     authentication_refresh,
 )
+from lifecycle.state import refresh_rejected
 from tests.connections.helpers import custom_service, oauth2_service
 
 
@@ -278,3 +279,14 @@ def test_misconfigured_service_is_a_recorded_transient_failure(tenant, server, r
     stored = Authentication.objects.get(pk=auth.pk)
     assert stored.refresh_failures == 1
     assert stored.refresh_token.reveal() == auth.refresh_token.reveal()
+
+
+def test_a_providers_own_full_stop_is_not_doubled_in_the_reason(tenant, server, resource_owner):
+    auth = password_auth(tenant, server, resource_owner)
+    rejection = RefreshRejected("invalid_grant", "The refresh token was revoked.")
+    refresh_rejected(authentication=auth, error=rejection, now=timezone.now())
+
+    reason = Authentication.objects.get(pk=auth.pk).status_reason
+    assert reason.endswith(
+        "(invalid_grant): The refresh token was revoked. Re-authenticate to reconnect."
+    )

@@ -97,7 +97,7 @@ def test_create_api_key_prints_only_a_key_that_calls_as_the_organization(tenant)
     out, err = StringIO(), StringIO()
     call_command("create_api_key", tenant.organization.slug, name="backend", stdout=out, stderr=err)
     key = out.getvalue().strip()
-    assert "\n" not in key and "backend" in err.getvalue()
+    assert "\n" not in key and "organization API key" in err.getvalue()
     response = Client().get(
         reverse("member-list", kwargs={"organization_slug": tenant.organization.slug}),
         HTTP_AUTHORIZATION=f"Api-Key {key}",
@@ -108,3 +108,17 @@ def test_create_api_key_prints_only_a_key_that_calls_as_the_organization(tenant)
 def test_create_api_key_names_an_unknown_organization():
     with pytest.raises(CommandError, match="no organization has the slug 'nope'"):
         call_command("create_api_key", "nope")
+
+
+def test_create_api_key_for_a_member_acts_as_them(tenant):
+    out = StringIO()
+    call_command("create_api_key", tenant.organization.slug, member=tenant.owner.email, stdout=out)
+    response = Client().get(
+        reverse("user-api-key-list"), HTTP_AUTHORIZATION=f"Api-Key {out.getvalue().strip()}"
+    )
+    assert response.status_code == 200 and len(response.json()["results"]) == 1
+
+
+def test_create_api_key_refuses_someone_who_is_no_member(tenant, other_tenant):
+    with pytest.raises(CommandError, match="is no active member"):
+        call_command("create_api_key", tenant.organization.slug, member=other_tenant.owner.email)
