@@ -116,6 +116,7 @@ CONFIG_SLOTS = [
         "help_text": "Where new deals are posted.",
         "type": "string",
         "required": True,
+        "pattern": "#[a-z0-9-]+",
     },
     {"external_id": "limit", "title": "Daily limit", "type": "number", "default": 10},
     {"external_id": "notify", "title": "Notify me", "type": "boolean", "default": False},

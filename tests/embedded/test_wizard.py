@@ -328,6 +328,17 @@ def test_required_config_values_are_refused_by_name(world):
     assert "channel" not in session.draft.get("config", {})
 
 
+def test_a_value_off_the_slots_pattern_is_refused_by_name(world):
+    session = session_for(world)
+    errors = wizard_configure(
+        session=session,
+        screen=session_screens(session)[2],
+        values={**SETTINGS, "channel": "deals"},
+    )
+    assert list(errors) == ["channel"]
+    assert "'Channel' must match the pattern #[a-z0-9-]+" in errors["channel"]
+
+
 def test_the_screens_follow_the_release_layout(world):
     session = session_for(world)
     screens = session_screens(session)
