@@ -3,8 +3,11 @@
 access log line is read by far more people than the credentials are meant for. Every query value
 in a log line becomes `[redacted]`; the names stay, so a line still says what was asked.
 
-One credential travels in a path instead: a connect link's one-time code
-(`/embedded/connect/<code>/`, a URL handed to end users); its segment is redacted too.
+Some credentials travel in a path instead, and their segment is redacted too: a connect link's
+one-time code (`/embedded/connect/<code>/`, a URL handed to end users), an invitation's token
+(`/account/invitations/<token>/`) and a password reset's token
+(`/account/password-reset/<uidb64>/<token>/`): each works until it is used, and the access log
+line is written while it still does.
 
 Used by gunicorn's access and error logs (config/gunicorn.py) and by the handlers of Django's
 logging (config/settings/base.py: LOGGING), which carry runserver's request lines.
@@ -17,7 +20,11 @@ REDACTED = "[redacted]"
 # A query string: from "?" to the end of the URL (whitespace, a quote or a fragment).
 QUERY_STRING = re.compile(r"\?([^\s\"'#<>]+)")
 # The path segments that are credentials: what precedes them, and the segment.
-SECRET_PATH_SEGMENT = re.compile(r"(/embedded/connect/)[^/\s\"'?#<>]+")
+SECRET_PATH_MARKERS = ("/embedded/connect/", "/account/invitations/", "/account/password-reset/")
+SECRET_PATH_SEGMENT = re.compile(
+    r"(/embedded/connect/|/account/invitations/|/account/password-reset/[^/\s\"'?#<>]+/)"
+    r"[^/\s\"'?#<>]+"
+)
 
 
 def _redact_query(match: re.Match) -> str:
@@ -32,7 +39,7 @@ def _redact_query(match: re.Match) -> str:
 def redact_query_strings(text: str) -> str:
     """`text` with the value of every query parameter of every URL in it replaced, and every
     credential path segment."""
-    if "/embedded/connect/" in text:
+    if any(marker in text for marker in SECRET_PATH_MARKERS):
         text = SECRET_PATH_SEGMENT.sub(rf"\g<1>{REDACTED}", text)
     if "?" not in text:
         return text

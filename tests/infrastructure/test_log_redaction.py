@@ -31,6 +31,18 @@ from infrastructure.log_redaction import RedactQueryStrings, redact_query_string
             "https://p.example/embedded/connect/abc?x=1",
             "https://p.example/embedded/connect/[redacted]?x=[redacted]",
         ),
+        (
+            '"GET /account/invitations/Gd-NfCf9RzY/ HTTP/1.1" 200 2626',
+            '"GET /account/invitations/[redacted]/ HTTP/1.1" 200 2626',
+        ),
+        (
+            '"GET /account/password-reset/MQ/cx1-abc123/ HTTP/1.1" 302 0',
+            '"GET /account/password-reset/MQ/[redacted]/ HTTP/1.1" 302 0',
+        ),
+        (
+            '"GET /account/password-reset/sent/ HTTP/1.1"',
+            '"GET /account/password-reset/sent/ HTTP/1.1"',
+        ),
     ],
 )
 def test_query_values_are_redacted_and_names_kept(line, expected):
