@@ -47,7 +47,7 @@ def provider(oauth_server):  # noqa: F811
 def server(oauth_server, worker, settings):  # noqa: F811
     oauth_server.reset()
     settings.EGRESS_ALLOW_INSECURE_LOCAL = True
-    settings.REFRESH_CLAIM_LEASE_SECONDS = 5
+    settings.REFRESH_CLAIM_LEASE_SECONDS = 30
     yield oauth_server
     oauth_server.clear_fault()
     worker.wait_idle()
