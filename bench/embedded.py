@@ -247,8 +247,6 @@ def compare_requests(world, requests_each: int, warmup: int):
             result = call()
         assert result["status"] == 200, result
         queries[name] = len(captured)
-        if os.environ.get("BENCH_SHOW_QUERIES"):
-            print(name, *(q["sql"][:300] for q in captured.captured_queries), sep="\n  ")
     timings = {name: [] for name in calls}
     for _ in range(requests_each):
         for name, call in calls.items():

@@ -1,8 +1,6 @@
 """The embedded API: thin views that parse input, call one domain function and render the result.
 The normal caller is the customer's backend with an organization API key."""
 
-import uuid
-
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -39,7 +37,8 @@ from embedded.serializers import (
     SolutionSerializer,
     SolutionUpdateSerializer,
 )
-from infrastructure.errors import NotFound, RuleViolation
+from infrastructure.errors import NotFound
+from infrastructure.ids import uuid_filter
 from workspaces.scoping import OrganizationScopedViewSet
 
 TAG = ["embedded"]
@@ -133,8 +132,8 @@ class InstanceViewSet(_EmbeddedViewSet):
         params = self.request.query_params
         return instance_list_for_actor(
             actor=actor,
-            end_user_id=_uuid_or_none(params.get("end_user"), field="end_user"),
-            solution_id=_uuid_or_none(params.get("solution"), field="solution"),
+            end_user_id=uuid_filter(params.get("end_user"), field="end_user"),
+            solution_id=uuid_filter(params.get("solution"), field="solution"),
         )
 
     def _instance(self):
@@ -224,15 +223,6 @@ class InstanceViewSet(_EmbeddedViewSet):
             body=values.get("body"),
         )
         return Response(HttpResultSerializer.from_result(result))
-
-
-def _uuid_or_none(value: str | None, *, field: str):
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise RuleViolation(f"{field}: give an id.", field=field) from None
 
 
 # --- authorization codes and connect links -------------------------------------------------------

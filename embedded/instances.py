@@ -15,7 +15,6 @@ slot, a wider scope, a new required setting) is marked needs_upgrade and keeps i
 the end user completes the wizard again (an update that makes it complete moves it).
 """
 
-import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -26,6 +25,7 @@ from embedded.access import require_embedded
 from embedded.models import InstanceAuth, Release, Solution, SolutionInstance
 from embedded.solutions import latest_release, require_live_release
 from infrastructure.errors import Conflict, NotAllowed, NotFound, RuleViolation
+from infrastructure.ids import uuid_required
 from projects.config_values import config_values_clean
 from workspaces.access import Actor
 from workspaces.models import EndUser
@@ -169,7 +169,11 @@ def _bind(instance: SolutionInstance, release: Release, auth_values: list) -> No
             continue
         auth = (
             Authentication.objects.select_related("service")
-            .filter(pk=_uuid(auth_id, field=f"{where}.authentication_id"))
+            .filter(
+                pk=uuid_required(
+                    auth_id, field=f"{where}.authentication_id", what="an authentication"
+                )
+            )
             .filter(organization=instance.organization)
             .first()
         )
@@ -181,13 +185,6 @@ def _bind(instance: SolutionInstance, release: Release, auth_values: list) -> No
         InstanceAuth.objects.update_or_create(
             instance=instance, slot=external_id, defaults={"authentication": auth}
         )
-
-
-def _uuid(value, *, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise RuleViolation(f"{field}: give the id of an authentication.", field=field) from None
 
 
 def _bind_static_slots(instance: SolutionInstance, release: Release) -> None:

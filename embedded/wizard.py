@@ -62,6 +62,7 @@ from embedded.models import (
 from embedded.selectors import instance_list_for_actor
 from embedded.solutions import latest_release
 from infrastructure.errors import DomainError, NotAllowed, RuleViolation
+from infrastructure.ids import uuid_or_none
 from projects.config_values import config_values_clean
 from services.models import AuthScheme, GrantType, Service
 from services.selectors import service_list_for_actor
@@ -118,13 +119,6 @@ class WizardAddress:
     # The dialog: an auth slot's external id or a service's id, and ?authentication=<id>.
     target: str = ""
     authentication_id: str = ""
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _code_release(code: AuthorizationCode) -> Release | None:
@@ -193,21 +187,21 @@ def _bind_dialog(actor: Actor, code: AuthorizationCode, address: WizardAddress) 
         if address.target in slots:
             slot = address.target
             service = services.filter(pk=slots[slot]["service"]).first()
-        elif _as_uuid(address.target) and any(
-            s["service"] == str(_as_uuid(address.target)) for s in slots.values()
+        elif uuid_or_none(address.target) and any(
+            s["service"] == str(uuid_or_none(address.target)) for s in slots.values()
         ):
-            service = services.filter(pk=_as_uuid(address.target)).first()
-    elif _as_uuid(address.target):
-        service = services.filter(pk=_as_uuid(address.target)).first()
+            service = services.filter(pk=uuid_or_none(address.target)).first()
+    elif uuid_or_none(address.target):
+        service = services.filter(pk=uuid_or_none(address.target)).first()
     if service is None:
         raise _ask_again(f"There is nothing to connect called '{address.target[:100]}' here.")
     authentication = None
     if address.authentication_id:
         authentication = (
             authentication_list_for_actor(actor=actor)
-            .filter(pk=_as_uuid(address.authentication_id))
+            .filter(pk=uuid_or_none(address.authentication_id))
             .first()
-            if _as_uuid(address.authentication_id)
+            if uuid_or_none(address.authentication_id)
             else None
         )
         if authentication is None:
@@ -427,7 +421,7 @@ def auth_choices(
                     instance=instance, slot=slot["external_id"]
                 ).values_list("authentication_id", flat=True)
             }
-        auths = auths.filter(pk__in=[_as_uuid(pk) for pk in keep if _as_uuid(pk)])
+        auths = auths.filter(pk__in=[uuid_or_none(pk) for pk in keep if uuid_or_none(pk)])
     return [auth for auth in auths if _covers(auth, slot)]
 
 
@@ -732,7 +726,7 @@ def wizard_pending_resolve(*, session: WizardSession, now: datetime | None = Non
     if not pending:
         return (session.draft or {}).get("errors") or {}
     now = now or timezone.now()
-    ids = [_as_uuid(value) for value in pending.values() if _as_uuid(value)]
+    ids = [uuid_or_none(value) for value in pending.values() if uuid_or_none(value)]
     transactions = {
         str(txn.pk): txn
         for txn in OAuthTransaction.objects.filter(

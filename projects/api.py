@@ -1,12 +1,10 @@
 """The projects API: thin views that parse input, call one domain function and render the result."""
 
-import uuid
-
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from infrastructure.errors import RuleViolation
+from infrastructure.ids import uuid_filter
 from projects import projects
 from projects.selectors import project_get_for_actor, project_list_for_actor
 from projects.serializers import ProjectCreateSerializer, ProjectSerializer, ProjectUpdateSerializer
@@ -70,7 +68,7 @@ class ProjectViewSet(OrganizationScopedViewSet):
         params = self.request.query_params
         return project_list_for_actor(
             actor=actor,
-            workspace_id=_uuid_or_none(params.get("workspace"), field="workspace"),
+            workspace_id=uuid_filter(params.get("workspace"), field="workspace"),
             search=params.get("search"),
         )
 
@@ -125,12 +123,3 @@ class ProjectViewSet(OrganizationScopedViewSet):
     def destroy(self, request, *args, **kwargs):
         projects.project_delete(actor=self.actor, project=self._project())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _uuid_or_none(value: str | None, *, field: str):
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise RuleViolation(f"{field}: give an id.", field=field) from None
