@@ -31,6 +31,10 @@ class EventKind(models.TextChoices):
     # An embedded customer's end user was deleted with their auths and instances (no auth, no
     # service: its context names the end user).
     END_USER_DELETED = "end_user_deleted", "End user deleted"
+    # A project, workflow or solution bundle exported or imported (projects/bundles.py,
+    # projects/bundle_import.py); data names the bundle, never a secret.
+    BUNDLE_EXPORTED = "bundle_exported", "Bundle exported"
+    BUNDLE_IMPORTED = "bundle_imported", "Bundle imported"
 
 
 class AuthEvent(models.Model):

@@ -27,11 +27,21 @@ class Project(models.Model):
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The bundle it was imported from (projects/bundle_import.py): a later import of the same
+    # bundle into the same workspace updates this project instead of making another.
+    bundle_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "bundle_id"],
+                condition=models.Q(bundle_id__isnull=False),
+                name="project_one_per_bundle_and_workspace",
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -117,3 +127,63 @@ class Workflow(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ProjectVersion(models.Model):
+    """A project's definition as it stood before an import replaced it: what a rollback restores.
+    Plain JSON with rows as ids (projects.definitions.project_definition), never a secret."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # {"auth_slots": [...], "config_slots": [...], "workflows": [...]}
+    definition = models.JSONField()
+    # Why it was kept, e.g. "before importing bundle <id>".
+    reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "number"], name="project_version_unique_number"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.project} v{self.number}"
+
+
+class BundleMapping(models.Model):
+    """What an import of one bundle into one workspace decided, remembered so the next import of a
+    newer version of the same bundle asks nothing unless something new appears: the service each
+    of the bundle's service keys became, and the authentication bound to each static auth slot."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="bundle_mappings"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    bundle_id = models.UUIDField()
+    # {"<bundle service key>": "<service id>"}
+    services = models.JSONField(default=dict, blank=True)
+    # {"<auth slot external id>": "<authentication id>"}
+    auths = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "bundle_id"], name="bundle_mapping_one_per_workspace"
+            )
+        ]
+
+    def __str__(self):
+        return f"bundle {self.bundle_id} in {self.workspace_id}"

@@ -10,12 +10,16 @@
   old slots as they were.
 - A project a solution is made from is kept (Solution.project is PROTECT): deleting it is refused
   with the solutions named.
+- An import that replaces a project keeps its previous definition as a ProjectVersion first;
+  project_rollback restores one (keeping the definition it replaces, so a rollback can be undone).
 - A project holds no secret: a static slot names its authentication by id. Nothing here logs or
   records values beyond the project's own rows.
 """
 
+import json
+
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Max, ProtectedError
 
 from infrastructure.errors import Conflict, NotAllowed, NotFound, held_rows_description
 from projects.definitions import (
@@ -25,7 +29,7 @@ from projects.definitions import (
     project_definition,
     text_clean,
 )
-from projects.models import AuthSlot, ConfigSlot, Project, Workflow
+from projects.models import AuthSlot, ConfigSlot, Project, ProjectVersion, Workflow
 from workspaces.access import Actor, asset_workspace, require_asset_creation
 from workspaces.models import Workspace
 
@@ -145,3 +149,38 @@ def project_delete(*, actor: Actor, project: Project) -> None:
             f"'{project.name}' is the project of {held}; delete the solutions first (a solution "
             "keeps the project it was made from)."
         ) from None
+
+
+def project_version_keep(*, actor: Actor, project: Project, reason: str) -> ProjectVersion:
+    """Keep the project's definition as it stands, as its next version."""
+    number = (project.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    definition = json.loads(json.dumps(project_definition(project), default=str))
+    return ProjectVersion.objects.create(
+        project=project,
+        number=number,
+        name=project.name,
+        description=project.description,
+        definition=definition,
+        reason=reason[:300],
+        created_by=actor.user,
+    )
+
+
+@transaction.atomic
+def project_rollback(*, actor: Actor, project: Project, number: int) -> Project:
+    """Restore the definition kept as version `number`, checked as any definition is (a service
+    deleted since is refused, naming the slot)."""
+    if project.organization_id != actor.organization.pk:
+        raise NotFound("Project not found.")
+    require_may_manage_project(actor=actor, workspace=project.workspace)
+    version = project.versions.filter(number=number).first()
+    if version is None:
+        raise NotFound(f"Project '{project.name}' has no version {number}.", field="version")
+    project_version_keep(actor=actor, project=project, reason=f"before rolling back to v{number}")
+    return project_update(
+        actor=actor,
+        project=project,
+        name=version.name,
+        description=version.description,
+        **version.definition,
+    )
