@@ -338,13 +338,15 @@ def service_home(*, actor: Actor, workspace: Workspace) -> Workspace:
     return asset_workspace(actor=actor)
 
 
-def _create_refusal(actor: Actor, workspace: Workspace) -> str | None:
+def _create_refusal(actor: Actor, workspace: Workspace) -> DomainError | None:
+    """Why the actor may not create a custom service for this import (the rule, as
+    services.rules words it), or None."""
     try:
         require_may_create_custom_service(
             actor=actor, workspace=service_home(actor=actor, workspace=workspace)
         )
     except DomainError as error:
-        return error.message
+        return error
     return None
 
 
@@ -412,7 +414,7 @@ def _resolve_services(actor, workspace, bundle, choices, mapping, result: Resolu
             candidates=candidates,
             remembered=str(remembered.pk) if remembered else None,
             can_create=refusal is None,
-            create_refused=refusal,
+            create_refused=refusal.message if refusal else None,
             secrets_required=list(entry["secrets_required"]),
         )
         same = [c for c in candidates if c["match"] == "fingerprint"]
@@ -422,8 +424,8 @@ def _resolve_services(actor, workspace, bundle, choices, mapping, result: Resolu
             plan.update(status="chosen", service={"id": str(service.pk), "name": service.name})
         elif key in choices.create:
             if refusal is not None:
-                raise RuleViolation(
-                    f"choices.services.{key}.create: {refusal}",
+                raise type(refusal)(
+                    f"choices.services.{key}.create: {refusal.message}",
                     field=f"choices.services.{key}.create",
                     code="custom_service_rule",
                 )

@@ -375,7 +375,7 @@ def test_creating_a_service_follows_the_edition_rules_on_the_embedded_edition(te
     plan = bundle_plan(actor=embedded.actor(embedded.admin), workspace=workspace, bundle=bundle)
     assert plan["services"][0]["can_create"] is False
     assert "Only the organization owner" in plan["services"][0]["create_refused"]
-    with pytest.raises(RuleViolation, match="Only the organization owner"):
+    with pytest.raises(NotAllowed, match="Only the organization owner"):
         bundle_import(
             actor=embedded.actor(embedded.admin),
             workspace=workspace,
