@@ -1,12 +1,13 @@
 """The embedded API: thin views that parse input, call one domain function and render the result.
 The normal caller is the customer's backend with an organization API key."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from connections.serializers import AuthenticationSerializer, HttpResultSerializer
-from embedded import codes, connect_links, end_users, instances, solutions
+from embedded import codes, connect_links, end_users, instances, solution_bundles, solutions
 from embedded.access import require_embedded
 from embedded.models import CodePurpose
 from embedded.selectors import (
@@ -37,7 +38,7 @@ from embedded.serializers import (
     SolutionSerializer,
     SolutionUpdateSerializer,
 )
-from infrastructure.errors import NotFound
+from infrastructure.errors import NotFound, RuleViolation
 from infrastructure.ids import uuid_filter
 from workspaces.scoping import OrganizationScopedViewSet
 
@@ -114,6 +115,29 @@ class SolutionViewSet(_EmbeddedViewSet):
         return Response(
             {**ReleaseSerializer(release).data, "instances": counts},
             status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request=None,
+        parameters=[
+            OpenApiParameter("release", int, description="A release number; default: the latest.")
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def bundle(self, request, *args, **kwargs):
+        """A release as a solution bundle (projects/schemas/bundle-v1.json), to import into
+        another organization's embedded workspace (POST …/bundles/import/)."""
+        solution = self._solution()
+        release = None
+        number = request.query_params.get("release")
+        if number:
+            if not number.isdigit() or len(number) > 9:
+                raise RuleViolation("release: give a release number.", field="release")
+            release = solution.releases.filter(number=int(number)).first()
+            if release is None:
+                raise NotFound(f"'{solution.name}' has no release {number}.", field="release")
+        return Response(
+            solution_bundles.solution_bundle(actor=self.actor, solution=solution, release=release)
         )
 
     @extend_schema(responses=ReleaseSerializer(many=True))

@@ -34,7 +34,7 @@ from infrastructure.errors import NotFound, RuleViolation
 from projects.bundle_import import ImportResult, bundle_import, bundle_plan
 from projects.bundles import bundle_export_record, bundle_from_snapshot, project_bundle_id
 from projects.definitions import project_snapshot
-from workspaces.access import Actor
+from workspaces.access import Actor, asset_workspace
 from workspaces.models import Workspace, WorkspaceKind
 
 
@@ -158,4 +158,39 @@ def solution_bundle_import(*, actor: Actor, bundle: dict, choices=None) -> Solut
         solution_created=created,
         release=release,
         instances=counts,
+    )
+
+
+# --- one entry for every kind (the API, the admin and the import command) ------------------------
+
+
+def _workspace_or_default(actor: Actor, workspace: Workspace | None) -> Workspace:
+    return asset_workspace(actor=actor, workspace=workspace)
+
+
+def any_bundle_plan(
+    *, actor: Actor, bundle: dict, workspace: Workspace | None = None, choices=None
+) -> dict:
+    """The plan of a parsed bundle of any kind: a solution for the embedded workspace, a project
+    or workflow for the workspace given (default: where the actor's assets go)."""
+    if bundle["kind"] == "solution":
+        return solution_bundle_plan(actor=actor, bundle=bundle, choices=choices)
+    return bundle_plan(
+        actor=actor,
+        workspace=_workspace_or_default(actor, workspace),
+        bundle=bundle,
+        choices=choices,
+    )
+
+
+def any_bundle_import(
+    *, actor: Actor, bundle: dict, workspace: Workspace | None = None, choices=None
+) -> SolutionImportResult | ImportResult:
+    if bundle["kind"] == "solution":
+        return solution_bundle_import(actor=actor, bundle=bundle, choices=choices)
+    return bundle_import(
+        actor=actor,
+        workspace=_workspace_or_default(actor, workspace),
+        bundle=bundle,
+        choices=choices,
     )

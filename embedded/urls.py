@@ -23,6 +23,11 @@ urlpatterns = [
         name="solution-publish",
     ),
     path(
+        f"{ORG}/solutions/<uuid:pk>/bundle/",
+        solution({"get": "bundle"}),
+        name="solution-bundle",
+    ),
+    path(
         f"{ORG}/solutions/<uuid:pk>/releases/",
         solution({"get": "releases"}),
         name="solution-releases",

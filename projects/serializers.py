@@ -196,3 +196,59 @@ class ProjectUpdateSerializer(_DefinitionInput):
                 {"workspace": "a project stays in the workspace it was created in."}
             )
         return attrs
+
+
+# --- bundles -------------------------------------------------------------------------------------
+
+
+class BundleInputSerializer(serializers.Serializer):
+    workspace = ScopedWorkspaceField(
+        required=False,
+        help_text="Where a project or workflow bundle is imported; default: your personal "
+        "workspace (platform edition) or the embedded workspace (embedded edition). A solution "
+        "bundle always goes to the embedded workspace.",
+    )
+    bundle = serializers.JSONField(
+        help_text="The bundle as exported (GET …/projects/{id}/bundle/): format, version, kind, "
+        "id, services, auth_slots, config_slots, workflows (and solution)."
+    )
+    choices = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text='The custom-service import\'s choices: {"services": {"<key>": {"use": "<service '
+        'id>"} | {"create": {"client_secret": "…", "client_id": "…", "name": "…", "slug": "…"}}}, '
+        '"auths": {"<static slot external id>": "<authentication id>" | null}}. Without it: the '
+        "ordinary import.",
+    )
+
+
+class RollbackSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, help_text="The number of a kept version."
+    )
+
+
+class ProjectVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    name = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ImportedServiceSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="pk")
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class BundleImportResultSerializer(serializers.Serializer):
+    project = ProjectSerializer()
+    created = serializers.BooleanField(help_text="A new project (false: an update).")
+    services_created = ImportedServiceSerializer(many=True)
+    version_kept = serializers.IntegerField(
+        allow_null=True, help_text="The version the replaced definition was kept as."
+    )
+    warnings = serializers.ListField(child=serializers.CharField())
+    solution = serializers.UUIDField(allow_null=True, required=False)
+    release = serializers.IntegerField(allow_null=True, required=False)
+    instances = serializers.DictField(child=serializers.IntegerField(), required=False)

@@ -54,6 +54,7 @@ ENDPOINTS = {
     "solution-detail": (["get", "patch", "delete"], _solution_kwargs),
     "solution-publish": (["post"], _solution_kwargs),
     "solution-releases": (["get"], _solution_kwargs),
+    "solution-bundle": (["get"], _solution_kwargs),
     "instance-list": (["get", "post"], _org),
     "instance-detail": (["get", "patch", "delete"], _instance_kwargs),
     "instance-enable": (["post"], _instance_kwargs),

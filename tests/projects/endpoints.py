@@ -19,4 +19,10 @@ def _project(t):
 ENDPOINTS = {
     "project-list": (["get", "post"], _org),
     "project-detail": (["get", "patch", "delete"], _project),
+    "project-bundle": (["get"], _project),
+    "project-workflow-bundle": (["get"], lambda t: {**_project(t), "index": 0}),
+    "project-versions": (["get"], _project),
+    "project-rollback": (["post"], _project),
+    "bundle-plan": (["post"], _org),
+    "bundle-import": (["post"], _org),
 }
