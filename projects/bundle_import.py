@@ -433,6 +433,14 @@ def _resolve_services(actor, workspace, bundle, choices, mapping, result: Resolu
             plan.update(status="create")
         elif remembered is not None:
             result.services[key] = remembered
+            if definition_fingerprint(definition_from_service(remembered)) != plan["fingerprint"]:
+                warning = (
+                    f"The bundle's definition of '{entry['name']}' ({key}) differs from "
+                    f"'{remembered.name}', the service it was mapped to last time; check that "
+                    "service's URLs and scopes against the bundle."
+                )
+                plan["warning"] = warning
+                result.warnings.append(warning)
             plan.update(
                 status="remembered", service={"id": str(remembered.pk), "name": remembered.name}
             )
@@ -442,6 +450,16 @@ def _resolve_services(actor, workspace, bundle, choices, mapping, result: Resolu
             plan.update(
                 status="same_definition", service={"id": same[0]["id"], "name": service.name}
             )
+        elif same:
+            names = ", ".join(f"'{c['name']}'" for c in same)
+            result.missing.append(
+                (
+                    key,
+                    f"the custom service '{entry['name']}' ({key}), whose definition several of "
+                    f"this organization's services share ({names}): choose one",
+                )
+            )
+            plan.update(status="missing")
         else:
             result.missing.append(
                 (
@@ -609,6 +627,7 @@ def _created_service(actor: Actor, workspace: Workspace, entry: dict, options: d
         raise type(error)(
             f"{where}: creating '{entry['name']}' was refused: {error.message}",
             field=f"{where}.{error.field}" if error.field else where,
+            code=error.code,
         ) from None
 
 

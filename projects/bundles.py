@@ -97,7 +97,9 @@ def bundle_schema_errors(document) -> list[tuple[str, str]]:
             name = error.kind.property
             missing.add((f"{path}.{name}" if path else str(name), "required; add it."))
         else:
-            other.add((path or "bundle", error.message))
+            # The message may quote the offending value, which can be long: keep it readable.
+            message = error.message if len(error.message) <= 300 else error.message[:297] + "…"
+            other.add((path or "bundle", message))
     return sorted(unknown) + sorted(missing) + sorted(other)
 
 

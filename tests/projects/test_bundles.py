@@ -482,3 +482,33 @@ def test_a_deep_or_large_bundle_is_refused_before_it_is_read():
         bundle_parse(" " * 1_000_001)
     with pytest.raises(RuleViolation, match="not a JSON document"):
         bundle_parse('{"a": NaN}')
+
+
+def test_several_services_with_the_same_definition_are_not_guessed_between(tenant, other_tenant):
+    project, crm = crm_project(tenant)
+    bundle = bundle_parse(exported(tenant, project))
+    first, second = crm_service(other_tenant), crm_service(other_tenant)
+    actor, workspace = target(other_tenant)
+
+    with pytest.raises(RuleViolation) as refused:
+        bundle_import(actor=actor, workspace=workspace, bundle=bundle)
+
+    assert "several of this organization's services share" in refused.value.message
+    assert first.name in refused.value.message and second.name in refused.value.message
+
+
+def test_a_remembered_service_whose_definition_the_bundle_changed_is_warned(tenant, other_tenant):
+    project, crm = crm_project(tenant)
+    actor, workspace = target(other_tenant)
+    bundle_import(
+        actor=actor,
+        workspace=workspace,
+        bundle=bundle_parse(exported(tenant, project)),
+        choices={"services": {crm.slug: {"create": {"client_secret": "their-own-secret"}}}},
+    )
+    newer = exported(tenant, project)
+    newer["services"][0]["definition"]["token_url"] = "https://auth.acme-crm.example/v2/token"
+
+    result = bundle_import(actor=actor, workspace=workspace, bundle=bundle_parse(newer))
+
+    assert any("differs from" in warning for warning in result.warnings)
