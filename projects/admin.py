@@ -4,16 +4,26 @@ admin obeys the API's rules. Choices of workspaces, services and static authenti
 organization's; a static authentication shows by name, never anything of its credentials."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.text import slugify
 
 from auths.models import Authentication
+from embedded.solution_bundles import SolutionImportResult, any_bundle_import, any_bundle_plan
 from infrastructure.errors import DomainError
 from projects import projects
+from projects.bundle_import import MAX_BUNDLE_BYTES, bundle_parse
+from projects.bundles import bundle_dumps, project_bundle
 from projects.models import AuthSlot, ConfigSlot, Project, Workflow
 from services.models import Service, ServiceSource
 from workspaces.admin_scoping import DomainFormAdmin, admin_actor
+from workspaces.models import Organization, Workspace
 from workspaces.selectors import owned_organization_ids
 
 
@@ -153,8 +163,127 @@ class ProjectAdmin(DomainFormAdmin):
     list_display = ["name", "organization", "workspace", "updated_at"]
     list_select_related = ["organization", "workspace"]
     search_fields = ["name"]
-    fields = ["workspace", "name", "description"]
+    fields = ["workspace", "name", "description", "bundle"]
+    readonly_fields = ["bundle"]
     inlines = [AuthSlotInline, ConfigSlotInline, WorkflowInline]
+
+    @admin.display(description="Bundle")
+    def bundle(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save the project first; then it can be exported as a bundle."
+        return format_html(
+            '<a href="{}">Download as a bundle (JSON)</a> · <a href="{}">Import a bundle</a>',
+            reverse("admin:projects_project_bundle", args=[obj.pk]),
+            reverse("admin:projects_project_import"),
+        )
+
+    # --- bundles: export as a download, import with a plan screen ------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="projects_project_import"),
+            path("<uuid:pk>/bundle/", view(self.export_view), name="projects_project_bundle"),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request, pk):
+        project = self.get_queryset(request).filter(pk=pk).first()
+        if project is None:
+            raise Http404
+        try:
+            bundle = project_bundle(
+                actor=admin_actor(request, project.organization), project=project
+            )
+        except DomainError as error:
+            raise PermissionDenied(error.message) from None
+        response = HttpResponse(bundle_dumps(bundle), content_type="application/json")
+        name = slugify(project.name) or "project"
+        response["Content-Disposition"] = f'attachment; filename="{name}.bundle.json"'
+        return response
+
+    def _organizations(self, request):
+        organizations = Organization.objects.order_by("name")
+        if not request.user.is_superuser:
+            organizations = organizations.filter(pk__in=owned_organization_ids(request.user))
+        return organizations
+
+    def import_view(self, request):
+        """Upload → plan (each decision, the scope match, what will be created) → import."""
+        organizations = self._organizations(request)
+        if not organizations.exists():
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a bundle",
+            "opts": self.model._meta,
+            "organizations": organizations,
+            "max_bytes": MAX_BUNDLE_BYTES,
+        }
+        if request.method != "POST":
+            return TemplateResponse(request, "admin/projects/project/bundle_import.html", context)
+        organization = organizations.filter(pk=request.POST.get("organization") or None).first()
+        if organization is None:
+            context["error"] = "Choose one of your organizations."
+            return TemplateResponse(request, "admin/projects/project/bundle_import.html", context)
+        upload = request.FILES.get("bundle_file")
+        text = upload.read(MAX_BUNDLE_BYTES + 1) if upload else request.POST.get("bundle_text", "")
+        workspace = Workspace.objects.filter(
+            organization=organization, pk=request.POST.get("workspace") or None
+        ).first()
+        context.update(
+            organization=organization,
+            workspaces=Workspace.objects.filter(organization=organization).order_by("name"),
+            workspace=workspace,
+        )
+        page = "admin/projects/project/bundle_import.html"
+        try:
+            actor = admin_actor(request, organization)
+            bundle = bundle_parse(text)
+        except DomainError as error:
+            context["error"] = error.message
+            return TemplateResponse(request, page, context)
+        # The bundle travels on in the form, as its canonical text, from the plan to the import.
+        context["bundle_text"] = bundle_dumps(bundle)
+        values = {"actor": actor, "bundle": bundle, "workspace": workspace}
+        if request.POST.get("action") == "import":
+            try:
+                result = any_bundle_import(**values, choices=_admin_choices(request.POST, bundle))
+            except DomainError as error:
+                context["error"] = error.message
+            else:
+                return self._imported(request, result)
+        try:
+            context["plan"] = _plan_rows(any_bundle_plan(**values))
+        except DomainError as error:
+            context.setdefault("error", error.message)
+        return TemplateResponse(request, page, context)
+
+    def _imported(self, request, result):
+        solution = None
+        if isinstance(result, SolutionImportResult):
+            solution, result = result, result.imported
+        project = result.project
+        created = ", ".join(f"'{s.name}'" for s in result.services_created)
+        message = (
+            f"Imported '{project.name}' ({'created' if result.created else 'updated'})"
+            + (f"; created the custom service(s) {created}" if created else "")
+            + (
+                f"; previous definition kept as version {result.version_kept.number}"
+                if result.version_kept
+                else ""
+            )
+            + (
+                f"; solution release {solution.release.number} published"
+                if solution and solution.release
+                else ""
+            )
+            + "."
+        )
+        messages.success(request, message)
+        for warning in result.warnings:
+            messages.warning(request, warning)
+        return HttpResponseRedirect(reverse("admin:projects_project_change", args=[project.pk]))
 
     # Saving: Django validates the main form (and calls save_form when it is valid), then the
     # formsets in order. The last formset's clean() saves the whole project through the domain
@@ -247,3 +376,57 @@ class ProjectAdmin(DomainFormAdmin):
 
     def delete_model(self, request, obj):
         projects.project_delete(actor=admin_actor(request, obj.organization), project=obj)
+
+
+WORDS = {
+    "resolved": "catalog connector",
+    "remembered": "remembered from the last import",
+    "same_definition": "same definition",
+    "chosen": "chosen",
+    "create": "to be created",
+    "missing": "missing",
+    "fingerprint": "same definition",
+    "name": "same name",
+    "token_host": "same token URL host",
+    "matching": "matching scopes",
+    "other_scopes": "more scopes than the slot's",
+    "missing_scopes": "lacks some of the slot's scopes",
+    "unbound": "none: imported unbound",
+    "per_instance": "given per instance",
+}
+
+
+def _plan_rows(plan: dict) -> dict:
+    """The plan with what the page needs: the controls' names, and words for the codes."""
+    for service in plan["services"]:
+        service["field"] = f"service__{service['key']}"
+        service["secret_field"] = f"secret__{service['key']}"
+        service["status_text"] = WORDS.get(service["status"], service["status"])
+        for candidate in service.get("candidates") or []:
+            candidate["match_text"] = WORDS.get(candidate["match"], candidate["match"])
+    for slot in plan["auth_slots"]:
+        slot["field"] = f"auth__{slot['external_id']}"
+        slot["binding_text"] = WORDS.get(slot["binding"], slot["binding"])
+        for candidate in slot.get("candidates") or []:
+            candidate["match_text"] = WORDS.get(candidate["match"], candidate["match"])
+    return plan
+
+
+def _admin_choices(data, bundle: dict) -> dict:
+    """The plan screen's controls as the import's choices: per custom service "" (as planned),
+    "create" or the id of a candidate; per static slot "" (as planned), "none" or an id."""
+    services, auths = {}, {}
+    for entry in bundle["services"]:
+        value = data.get(f"service__{entry['key']}", "")
+        if value == "create":
+            secret = data.get(f"secret__{entry['key']}", "")
+            services[entry["key"]] = {"create": {"client_secret": secret} if secret else {}}
+        elif value:
+            services[entry["key"]] = {"use": value}
+    for slot in bundle["auth_slots"]:
+        value = data.get(f"auth__{slot['external_id']}", "")
+        if value == "none":
+            auths[slot["external_id"]] = None
+        elif value:
+            auths[slot["external_id"]] = value
+    return {"services": services, "auths": auths}
