@@ -83,20 +83,46 @@ def _fail(field: str, message: str, code: str = "invalid_bundle"):
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def _shape_checked(document) -> None:
-    """Depth and size, without recursion (a hostile document may nest thousands deep)."""
-    stack, nodes = [(document, 1, "bundle")], 0
+def _children(value):
+    if isinstance(value, dict):
+        return value.items()
+    if isinstance(value, list):
+        return enumerate(value)
+    return ()
+
+
+def _too_deep_path(document) -> str:
+    """Where the document first nests deeper than MAX_DEPTH (only called when it does)."""
+    stack = [(document, 1, "bundle")]
     while stack:
         value, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            return path
+        for key, item in _children(value):
+            if isinstance(item, dict | list) or depth + 1 > MAX_DEPTH:
+                part = f"[{key}]" if isinstance(value, list) else f".{key}"
+                stack.append((item, depth + 1, path + part))
+    return "bundle"  # pragma: no cover - only called for a document that is too deep
+
+
+def _shape_checked(document) -> None:
+    """Depth and size, without recursion (a hostile document may nest thousands deep), and
+    without building a path per value (paths only for the refusal)."""
+    stack, nodes = [(document, 1)], 0
+    while stack:
+        value, depth = stack.pop()
         nodes += 1
         if nodes > MAX_NODES:
             _fail("bundle", f"a bundle has at most {MAX_NODES:,} values; this one has more.")
         if depth > MAX_DEPTH:
-            _fail(path, f"nested deeper than {MAX_DEPTH} levels; a bundle is never that deep.")
+            _fail(
+                _too_deep_path(document),
+                f"nested deeper than {MAX_DEPTH} levels; a bundle is never that deep.",
+            )
         if isinstance(value, dict):
-            stack.extend((item, depth + 1, f"{path}.{key}") for key, item in value.items())
+            stack.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
-            stack.extend((item, depth + 1, f"{path}[{i}]") for i, item in enumerate(value))
+            stack.extend((item, depth + 1) for item in value)
 
 
 def _not_a_number(constant):
