@@ -5,14 +5,19 @@ instance count (deleted through the domain function, which revokes their auths).
 layouts, bindings and end users go through the API; nothing here shows a secret."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.utils.html import format_html_join
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.text import slugify
 
 from auths.models import Authentication, AuthStatus
-from embedded import end_users, instances, solutions
+from embedded import end_users, instances, solution_bundles, solutions
 from embedded.access import require_embedded_builder
 from embedded.models import Release, Solution, SolutionInstance
 from infrastructure.errors import DomainError
+from projects.bundles import bundle_dumps
 from workspaces.admin_scoping import (
     DomainFormAdmin,
     OrganizationScopedAdmin,
@@ -38,10 +43,44 @@ class ReleaseInline(admin.TabularInline):
 class SolutionAdmin(OrganizationScopedAdmin):
     list_display = ["name", "organization", "project", "state", "updated_at"]
     search_fields = ["name"]
-    fields = ["name", "organization", "project", "description", "state", "layout"]
+    fields = ["name", "organization", "project", "description", "state", "layout", "bundle"]
     readonly_fields = fields
     inlines = [ReleaseInline]
     actions = ["publish"]
+
+    @admin.display(description="Bundle")
+    def bundle(self, obj):
+        if obj is None or not obj.releases.exists():
+            return "Publish it first: a solution bundle is what was released."
+        return format_html(
+            '<a href="{}">Download the latest release as a bundle (JSON)</a>',
+            reverse("admin:embedded_solution_bundle", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:pk>/bundle/",
+                self.admin_site.admin_view(self.export_view),
+                name="embedded_solution_bundle",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request, pk):
+        solution = self.get_queryset(request).filter(pk=pk).first()
+        if solution is None:
+            raise Http404
+        try:
+            bundle = solution_bundles.solution_bundle(
+                actor=admin_actor(request, solution.organization), solution=solution
+            )
+        except DomainError as error:
+            raise PermissionDenied(error.message) from None
+        response = HttpResponse(bundle_dumps(bundle), content_type="application/json")
+        name = slugify(solution.name) or "solution"
+        response["Content-Disposition"] = f'attachment; filename="{name}.bundle.json"'
+        return response
 
     def has_add_permission(self, request):
         return False  # made from a project through the API

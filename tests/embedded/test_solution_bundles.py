@@ -3,6 +3,7 @@ the custom service created once in prod, the mapping remembered, instances follo
 release (needs_upgrade when it asks the end user for something new)."""
 
 import pytest
+from django.urls import reverse
 
 from embedded.instances import instance_create
 from embedded.models import Solution
@@ -171,3 +172,22 @@ def test_a_project_bundle_is_not_imported_as_a_solution(dev, prod):
 
     with pytest.raises(RuleViolation, match="project bundle"):
         solution_bundle_import(actor=prod.actor(prod.owner), bundle=bundle)
+
+
+def test_an_owner_downloads_the_latest_release_from_the_admin(client, dev, prod):
+    tenant, solution, _ = dev
+    address = reverse("admin:embedded_solution_bundle", args=[solution.pk])
+
+    client.force_login(tenant.owner)
+    response = client.get(address)
+    page = client.get(reverse("admin:embedded_solution_change", args=[solution.pk]))
+    client.force_login(prod.owner)
+    foreign = client.get(address)
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="contacts-for-you.bundle.json"'
+    assert response.content.decode() == bundle_dumps(
+        solution_bundle(actor=tenant.actor(tenant.owner), solution=solution)
+    )
+    assert address in page.content.decode()
+    assert foreign.status_code == 404
