@@ -5,11 +5,19 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from embedded.models import Solution
+from embedded.solution_bundles import solution_bundle
+from embedded.solutions import solution_create, solution_publish
 from projects.bundles import bundle_dumps, project_bundle
 from projects.models import Project
 from projects.projects import project_create
+from services.custom_services import custom_service_create
 from services.models import Service
+from tests.conftest import build_tenant
+from tests.embedded.builders import embedded_workspace
 from tests.projects.builders import crm_service, definition, workspace_of
+from tests.services.builders import token_definition
+from workspaces.models import Edition
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +116,35 @@ def test_a_member_who_owns_no_organization_cannot_import(client, tenant):
     response = client.get(reverse("admin:projects_project_import"))
 
     assert response.status_code == 302  # to the admin's login: the admin is for owners
+
+
+def test_a_solution_bundle_imported_in_the_admin_is_published_in_the_embedded_workspace(client):
+    dev = build_tenant(edition=Edition.EMBEDDED, name="Admindev")
+    prod = build_tenant(edition=Edition.EMBEDDED, name="Adminprod")
+    owner = dev.actor(dev.owner)
+    service = custom_service_create(actor=owner, definition=token_definition(name="Contacts"))
+    project = project_create(
+        actor=owner,
+        name="Contacts",
+        workspace=embedded_workspace(dev),
+        auth_slots=[{"external_id": "contacts", "title": "Contacts", "service": str(service.pk)}],
+    )
+    solution = solution_create(actor=owner, project=project)
+    solution_publish(actor=owner, solution=solution)
+    text = bundle_dumps(solution_bundle(actor=owner, solution=solution))
+    client.force_login(prod.owner)
+
+    response = client.post(
+        reverse("admin:projects_project_import"),
+        {
+            "organization": str(prod.organization.pk),
+            "action": "import",
+            "bundle_text": text,
+            f"service__{service.slug}": "create",
+        },
+        follow=True,
+    )
+
+    imported = Solution.objects.get(organization=prod.organization)
+    assert imported.releases.get().number == 1
+    assert "solution release 1 published" in response.content.decode()
