@@ -3,12 +3,9 @@
 organizations only). What they show is read by lifecycle/dashboard.py; this module only turns its
 `filters` into links to the admin's lists and lays out the chart."""
 
-from urllib.parse import urlencode
-
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from lifecycle.dashboard import (
@@ -17,15 +14,10 @@ from lifecycle.dashboard import (
     organization_home,
     organizations_for_dashboard,
 )
+from pages.admin_display import AUTHS, DELIVERIES, changelist
 
-AUTHS = "admin:auths_authentication_changelist"
-DELIVERIES = "admin:events_webhookdelivery_changelist"
 # The chart's drawing box, in SVG units: the plot area sits right of the y axis, above the x axis.
 PLOT = {"left": 44, "top": 12, "bar": 34, "gap": 8, "height": 140, "bottom": 44}
-
-
-def changelist(name: str, filters: dict) -> str:
-    return f"{reverse(name)}?{urlencode({k: str(v) for k, v in filters.items()})}"
 
 
 def _linked(rows: list[dict], name: str) -> list[dict]:

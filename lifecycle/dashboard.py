@@ -72,7 +72,9 @@ def flagged_services(*, organization: Organization) -> list[dict]:
     in test status, with the evidence (this organization's auths only) and what to do."""
     auths = Authentication.objects.filter(organization=organization)
     services = (
-        Service.objects.filter(Q(suspected_test_status=True) | Q(umbrella_status=UmbrellaStatus.TEST))
+        Service.objects.filter(
+            Q(suspected_test_status=True) | Q(umbrella_status=UmbrellaStatus.TEST)
+        )
         .filter(Q(authentications__organization=organization) | Q(organization=organization))
         .distinct()
         .order_by("name")
@@ -153,9 +155,7 @@ def getting_started(*, organization: Organization) -> list[dict]:
         (
             "custom_service",
             "Create a custom service for an API you use",
-            Service.objects.filter(
-                organization=organization, source=ServiceSource.CUSTOM
-            ).exists(),
+            Service.objects.filter(organization=organization, source=ServiceSource.CUSTOM).exists(),
         ),
         (
             "connect_account",
@@ -244,3 +244,23 @@ def lifecycle_dashboard(*, organization: Organization, now: datetime) -> dict:
             "service", "authentication"
         )[:25],
     }
+
+
+def service_auths_by_status(*, service: Service, organization_ids) -> list[dict]:
+    """A service's auths by status, within the given organizations (None: every organization, for
+    a superuser), each row with the changelist filters that list them."""
+    auths = Authentication.objects.filter(service=service)
+    if organization_ids is not None:
+        auths = auths.filter(organization__in=list(organization_ids))
+    counts = dict(
+        auths.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    return [
+        {
+            "status": value,
+            "label": label,
+            "count": counts.get(value, 0),
+            "filters": {"service": service.pk, "status__exact": value},
+        }
+        for value, label in AuthStatus.choices
+    ]

@@ -217,7 +217,9 @@ class Workspace(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.kind})"
+        # Personal workspaces are named "<person> (personal)" already: say the kind once.
+        suffix = f"({self.kind})"
+        return self.name if self.name.endswith(suffix) else f"{self.name} {suffix}"
 
 
 class WorkspaceRole(models.TextChoices):
