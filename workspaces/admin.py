@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from infrastructure.errors import DomainError
@@ -75,6 +76,12 @@ BRANDING_FIELDS = ["wizard_brand_name", "wizard_logo_url", "wizard_accent_colour
 
 
 class OrganizationChangeForm(DomainForm):
+    expiry_warning_days = forms.IntegerField(
+        required=False,
+        label="Expiry warning (days)",
+        help_text="Days before an authentication dies that it turns “expiring” and its owner "
+        "and you are told (1 to 60; empty keeps the current value).",
+    )
     allowed_origins = OriginsField(
         required=False,
         help_text="One origin a line (https://app.example.com; http only on localhost): where "
@@ -95,8 +102,6 @@ class OrganizationChangeForm(DomainForm):
             "service_account": "The member who owns custom services when their owner leaves "
             "(deactivating a member moves their services to it). A dedicated account, not a "
             "person, is best.",
-            "expiry_warning_days": "Days before an authentication dies that it turns "
-            "“expiring” and its owner and you are told (1 to 60).",
             "wizard_brand_name": "Shown in the header of the config wizard and the auth dialog; "
             "empty: the organization's name.",
             "wizard_logo_url": "https URL of a logo for those pages (loaded from that host, "
@@ -164,18 +169,18 @@ class SuperuserOrganizationChangeForm(OrganizationChangeForm):
         fields = [*OrganizationChangeForm.Meta.fields, "onprem_allowed_hosts"]
 
     def perform(self):
-        hosts = OnpremHostsForm.perform(self)
+        # Refusals before any write: a refused form must leave nothing half-saved.
         is_member = Membership.objects.filter(
             organization=self.instance, user=self.request.user, is_active=True
         ).exists()
-        if is_member:
-            return super().perform()
-        if set(self.changed_data) - {"onprem_allowed_hosts"}:
+        if not is_member and set(self.changed_data) - {"onprem_allowed_hosts"}:
             raise DomainError(
                 "You are not a member of this organization: as a platform superuser you edit its "
                 "on-prem allow-list only; its owner edits the rest."
             )
-        return hosts
+        with transaction.atomic():  # both or neither
+            hosts = OnpremHostsForm.perform(self)
+            return super().perform() if is_member else hosts
 
 
 ORGANIZATION_FIELDSETS = [
