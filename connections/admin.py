@@ -41,15 +41,14 @@ class AuthenticationAdmin(DomainFormAdmin):
     form = AuthenticationRenameForm
     exclude = SECRET_FIELDS
     # Fits 1280 px: long texts are cut to one line (full text on hover and on the auth's page).
+    # (The workspace is a filter; warnings, flags and the rest are on the auth's page.)
     list_display = [
         "name",
         "service",
-        "workspace",
         "owner_email",
         "status_badge",
         "reason",
         "refresh_token_dies",
-        "warnings_short",
     ]
     list_filter = [
         "status",
@@ -110,13 +109,9 @@ class AuthenticationAdmin(DomainFormAdmin):
             return obj.owner.user.email
         return f"end user {obj.end_user}" if obj.end_user_id else EMPTY
 
-    @admin.display(description="refresh token dies", ordering="refresh_token_expires_at")
+    @admin.display(description="token dies", ordering="refresh_token_expires_at")
     def refresh_token_dies(self, obj):
         return when(obj.refresh_token_expires_at)
-
-    @admin.display(description="warnings")
-    def warnings_short(self, obj):
-        return truncated("; ".join(authentication_warnings(obj)))
 
     @admin.display(description="on the member pages")
     def member_pages(self, obj):

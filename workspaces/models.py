@@ -258,7 +258,8 @@ class UserAPIKey(AbstractAPIKey):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "user API key"
+        verbose_name = "member API key"
+        verbose_name_plural = "member API keys"
 
 
 class OrganizationAPIKey(AbstractAPIKey):
@@ -271,6 +272,7 @@ class OrganizationAPIKey(AbstractAPIKey):
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "organization API key"
+        verbose_name_plural = "organization API keys"
 
 
 class EndUser(models.Model):
