@@ -99,9 +99,11 @@ class AuthenticationAdmin(DomainFormAdmin):
     def status_badge(self, obj):
         return badge(obj.status)
 
-    @admin.display(description="reason")
+    @admin.display(description="reason, warnings")
     def reason(self, obj):
-        return truncated(obj.status_reason)
+        return truncated(
+            "; ".join(filter(None, [obj.status_reason, *authentication_warnings(obj)]))
+        )
 
     @admin.display(description="owner", ordering="owner__user__email")
     def owner_email(self, obj):
