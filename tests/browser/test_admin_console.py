@@ -131,3 +131,19 @@ def test_owner_sends_a_webhook_a_test_event(owner, live_server, tenant, settings
         expect(owner.get_by_text("test event delivered (HTTP 204)")).to_be_visible()
         screenshot(owner, "admin-webhook-test")
         assert len(receiver.requests) == 1
+
+
+def test_owner_sees_the_organization_settings_with_help_and_the_allow_list_read_only(
+    owner, live_server, tenant
+):
+    owner.goto(f"{live_server.url}/admin/workspaces/organization/{tenant.organization.pk}/change/")
+    expect(owner.get_by_label("Expiry warning (days)")).to_have_value("7")
+    expect(owner.get_by_text("Set by the platform's superusers only")).to_be_visible()
+    expect(owner.locator("[name=onprem_allowed_hosts]")).to_have_count(0)
+    owner.get_by_label("Expiry warning (days)").fill("3")
+    owner.get_by_role("button", name="Save", exact=True).click()
+    expect(owner.get_by_text("was changed successfully")).to_be_visible()
+    owner.goto(f"{live_server.url}/admin/workspaces/organization/{tenant.organization.pk}/change/")
+    expect(owner.get_by_label("Expiry warning (days)")).to_have_value("3")
+    assert_accessible(owner)
+    screenshot(owner, "admin-organization")
