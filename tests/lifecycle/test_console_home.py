@@ -168,3 +168,24 @@ def test_a_custom_service_declared_in_test_status_is_flagged_before_any_auth(own
     assert service.source == ServiceSource.CUSTOM
     page = owner_client.get(reverse("admin:index")).content.decode()
     assert "Our app in testing" in page
+
+
+def test_the_home_page_dashboard_and_auth_list_read_a_fixed_number_of_times(
+    owner_client, tenant, django_assert_max_num_queries
+):
+    # Counted with 300 auths over 10 services (3 flagged): 21, 18 and 15 queries. The number
+    # does not grow with the auths; before the owner's organizations were read once per request
+    # the home page made 138.
+    services = [
+        make_service(name=f"S{i}", umbrella_status="test" if i < 3 else "unknown")
+        for i in range(10)
+    ]
+    for index in range(60):
+        make_auth(tenant, services[index % 10], schedule=False, name=f"A{index}")
+    for name, most in (
+        ("admin:index", 25),
+        ("admin:lifecycle_dashboard", 22),
+        ("admin:auths_authentication_changelist", 20),
+    ):
+        with django_assert_max_num_queries(most):
+            assert owner_client.get(reverse(name)).status_code == 200
