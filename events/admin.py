@@ -107,9 +107,9 @@ class WebhookAdmin(DomainFormAdmin):
             if result.ok:
                 return (
                     messages.SUCCESS,
-                    f"{webhook}: test event delivered (HTTP {result.status_code}).",
+                    f"Webhook {webhook}: test event delivered (HTTP {result.status_code}).",
                 )
-            return messages.ERROR, f"{webhook}: test event not delivered: {result.error}"
+            return messages.ERROR, f"Webhook {webhook}: test event not delivered: {result.error}"
 
         _run_each(
             self,
