@@ -61,7 +61,12 @@ def test_auth_page_shows_recent_events_and_links_to_the_member_pages(owner_clien
         reverse("admin:auths_authentication_change", args=[auth.pk])
     ).content.decode()
     assert "timeout at the provider" in page and "Refresh failed" in page
-    assert f"?authentication={auth.pk}" in page
+    everything = f"{reverse('admin:events_authevent_changelist')}?authentication={auth.pk}"
+    assert everything in page
+    other = make_auth(tenant, name="Other")
+    event_record(authentication=other, kind="refresh_failed", message="another failure")
+    listed = owner_client.get(everything).content.decode()
+    assert "timeout at the provider" in listed and "another failure" not in listed
     slug = tenant.organization.slug
     assert reverse("connections:reauthenticate", args=[slug, auth.pk]) in page
     assert reverse("connections:manage", args=[slug, auth.pk]) in page

@@ -160,6 +160,12 @@ def test_dashboard_rows_link_to_the_auth_and_the_service(owner_client, tenant):
     page = owner_client.get(reverse("admin:lifecycle_dashboard")).content.decode()
     assert reverse("admin:auths_authentication_change", args=[auth.pk]) in links(page)
     assert reverse("admin:services_service_change", args=[service.pk]) in links(page)
+    all_events = (
+        f"{reverse('admin:events_authevent_changelist')}?organization={tenant.organization.pk}"
+    )
+    assert all_events in links(page)
+    listed = owner_client.get(all_events)
+    assert listed.status_code == 200 and "dies in 3 days" in listed.content.decode()
 
 
 def test_a_custom_service_declared_in_test_status_is_flagged_before_any_auth(owner_client, tenant):
