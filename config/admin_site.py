@@ -3,10 +3,10 @@
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
-from django.urls import path, reverse
+from django.urls import path, reverse, reverse_lazy
 from django.utils.html import format_html
 
-from lifecycle.admin import dashboard_view
+from lifecycle.admin import dashboard_view, home_context
 from workspaces.selectors import may_use_admin
 
 
@@ -30,6 +30,15 @@ class PlatformAdminSite(admin.AdminSite):
     site_header = "Connect platform"
     site_title = "Connect platform admin"
     login_form = OwnerAuthenticationForm
+    # "View site" leads to the member pages (the site's root only redirects there).
+    site_url = reverse_lazy("account:home")
+    # The model list is on the home page and every page has breadcrumbs: the sidebar's 300 px
+    # go to the lists, so their columns fit a 1280 px screen.
+    enable_nav_sidebar = False
+
+    def index(self, request, extra_context=None):
+        # The home page: the organization's health and first steps (lifecycle/admin.py).
+        return super().index(request, {**home_context(request), **(extra_context or {})})
 
     def has_permission(self, request):
         return may_use_admin(request.user)

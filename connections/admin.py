@@ -4,13 +4,18 @@ encrypted fields are excluded from forms and display. Renaming goes through auth
 and deleting through authentication_delete (which revokes at the provider); authentications are
 created through their flows, not here."""
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from auths.models import Authentication
 from connections.authentications import authentication_delete, authentication_rename
 from connections.connection import authentication_warnings, require_manage
+from events.models import AuthEvent
 from infrastructure.encryption import EncryptedTextField
+from pages.admin_display import EMPTY, badge, truncated, when
 from workspaces.admin_scoping import DomainForm, DomainFormAdmin, admin_actor
 
 SECRET_FIELDS = tuple(
@@ -35,26 +40,31 @@ class AuthenticationRenameForm(DomainForm):
 class AuthenticationAdmin(DomainFormAdmin):
     form = AuthenticationRenameForm
     exclude = SECRET_FIELDS
+    # Fits 1280 px: long texts are cut to one line (full text on hover and on the auth's page).
+    # (The workspace is a filter; warnings, flags and the rest are on the auth's page.)
     list_display = [
         "name",
         "service",
-        "workspace",
-        "status",
-        "status_reason",
-        "access_token_expires_at",
-        "refresh_token_expires_at",
-        "warning_list",
-        "last_used_at",
+        "owner_email",
+        "status_badge",
+        "reason",
+        "refresh_token_dies",
     ]
-    list_filter = ["status"]
+    list_filter = [
+        "status",
+        ("service", admin.RelatedOnlyFieldListFilter),
+        ("workspace", admin.RelatedOnlyFieldListFilter),
+        ("owner", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["name", "service__name"]
-    list_select_related = ["service", "workspace"]
+    list_select_related = ["service", "workspace", "owner__user"]
     readonly_fields = [
         "organization",
         "workspace",
         "service",
         "owner",
-        "status",
+        "status_badge",
+        "member_pages",
         "status_reason",
         "flag_list",
         "warning_list",
@@ -74,8 +84,73 @@ class AuthenticationAdmin(DomainFormAdmin):
         "version",
         "created_at",
         "updated_at",
+        "recent_events",
     ]
     organization_path = "organization"
+    RECENT_EVENTS = 10
+
+    def get_list_filter(self, request):
+        # A superuser sees every organization: let them narrow to one.
+        if request.user.is_superuser:
+            return [*self.list_filter, ("organization", admin.RelatedOnlyFieldListFilter)]
+        return self.list_filter
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status)
+
+    @admin.display(description="reason, warnings")
+    def reason(self, obj):
+        return truncated(
+            "; ".join(filter(None, [obj.status_reason, *authentication_warnings(obj)]))
+        )
+
+    @admin.display(description="owner", ordering="owner__user__email")
+    def owner_email(self, obj):
+        if obj.owner_id:
+            return obj.owner.user.email
+        return f"end user {obj.end_user}" if obj.end_user_id else EMPTY
+
+    @admin.display(description="token dies", ordering="refresh_token_expires_at")
+    def refresh_token_dies(self, obj):
+        return when(obj.refresh_token_expires_at)
+
+    @admin.display(description="on the member pages")
+    def member_pages(self, obj):
+        if not obj.owner_id:
+            return "An end user's auth: re-authenticated through the config wizard."
+        slug = obj.organization.slug
+        links = [
+            (reverse(f"connections:{name}", args=[slug, obj.pk]), label)
+            for name, label in (
+                ("manage", "Open (test, rename, move)"),
+                ("reauthenticate", "Re-authenticate"),
+            )
+        ]
+        return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+    @admin.display(description="recent events")
+    def recent_events(self, obj):
+        events = AuthEvent.objects.filter(authentication=obj)[: self.RECENT_EVENTS]
+        if not events:
+            return "No events yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((when(e.created_at), e.get_kind_display(), e.message) for e in events),
+        )
+        everything = (
+            reverse("admin:events_authevent_changelist")
+            + "?"
+            + urlencode({"authentication": obj.pk})
+        )
+        return format_html(
+            '<table><thead><tr><th scope="col">When</th><th scope="col">Kind</th>'
+            '<th scope="col">Message</th></tr></thead><tbody>{}</tbody></table>'
+            '<p><a href="{}">All events of this auth</a></p>',
+            rows,
+            everything,
+        )
 
     def has_add_permission(self, request):
         return False

@@ -107,6 +107,12 @@ def _announce(event: AuthEvent) -> None:
         transaction.on_commit(lambda d=delivery_id: _hand_off("webhook", d))
 
 
+def webhook_delivery_queue(*, delivery_id: int) -> None:
+    """Hand a pending webhook delivery to Celery once the current transaction commits (a delivery
+    sent again by hand: events/webhook_actions.py)."""
+    transaction.on_commit(lambda: _hand_off("webhook", delivery_id))
+
+
 HAND_OFFS = {
     "email": (lambda: tasks.deliver_email, EmailDelivery),
     "webhook": (lambda: tasks.deliver_webhook, WebhookDelivery),

@@ -12,6 +12,8 @@ import hmac
 import json
 import logging
 import time
+import uuid
+from dataclasses import dataclass
 
 import requests
 from django.conf import settings
@@ -194,30 +196,8 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
         )
         return "failed"
     body = json.dumps(event_payload(delivery.event), separators=(",", ":")).encode()
-    timestamp = int(time.time())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "connect-platform-webhooks/1",
-        TIMESTAMP_HEADER: str(timestamp),
-        EVENT_HEADER: str(delivery.event_id),
-        SIGNATURE_HEADER: webhook_signature(
-            secret=webhook.signing_secret.reveal(), timestamp=timestamp, body=body
-        ),
-    }
     attempts = delivery.attempts + 1
-    status_code = None
-    try:
-        session = http_session(
-            policy=EgressPolicy.for_organization(webhook.organization),
-            timeout=WEBHOOK_TIMEOUT,
-            total=settings.NOTIFICATION_DEADLINE_SECONDS,
-            max_bytes=64 * 1024,
-        )
-        response = session.post(webhook.url, data=body, headers=headers)
-        status_code = response.status_code
-        error = "" if 200 <= status_code < 300 else f"HTTP {status_code}"
-    except requests.RequestException as exc:  # network errors, refusals: logged, then retried
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    status_code, error = webhook_post(webhook=webhook, body=body, event_id=str(delivery.event_id))
     if not error:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.DELIVERED,
@@ -236,3 +216,83 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
     )
     logger.info("webhook delivery %s attempt %s failed: %s", delivery.pk, attempts, error)
     return "failed" if final else "retry"
+
+
+def webhook_post(*, webhook: Webhook, body: bytes, event_id: str) -> tuple[int | None, str]:
+    """One signed POST of `body` to the webhook, through the egress guard. Returns the HTTP status
+    (None when there was no answer) and an error text, empty on a 2xx answer."""
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "connect-platform-webhooks/1",
+        TIMESTAMP_HEADER: str(timestamp),
+        EVENT_HEADER: event_id,
+        SIGNATURE_HEADER: webhook_signature(
+            secret=webhook.signing_secret.reveal(), timestamp=timestamp, body=body
+        ),
+    }
+    status_code = None
+    try:
+        session = http_session(
+            policy=EgressPolicy.for_organization(webhook.organization),
+            timeout=WEBHOOK_TIMEOUT,
+            total=settings.NOTIFICATION_DEADLINE_SECONDS,
+            max_bytes=64 * 1024,
+        )
+        response = session.post(webhook.url, data=body, headers=headers)
+        status_code = response.status_code
+        error = "" if 200 <= status_code < 300 else f"HTTP {status_code}"
+    except requests.RequestException as exc:  # network errors, refusals: logged, then retried
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    return status_code, error
+
+
+@dataclass(frozen=True)
+class WebhookTestResult:
+    ok: bool
+    status_code: int | None
+    error: str
+
+
+def webhook_test_send(*, actor: Actor, webhook: Webhook) -> WebhookTestResult:
+    """Send a signed test event (type "webhook.test") now, so an owner sees at once whether the
+    receiver answers and accepts the signature. Nothing is recorded: it is no auth's news."""
+    require_owner_or_admin(actor, "test webhooks")
+    if webhook.organization_id != actor.organization.pk:
+        raise NotFound("Webhook not found.")
+    if webhook.signing_secret is None:
+        raise RuleViolation(
+            "The webhook has no signing secret; set one on its page first.", field="signing_secret"
+        )
+    event_id = str(uuid.uuid4())
+    payload = {
+        "id": event_id,
+        "type": "webhook.test",
+        "created_at": timezone.now().isoformat(),
+        "organization": {"id": str(actor.organization.pk), "slug": actor.organization.slug},
+        "service": None,
+        "authentication": None,
+        "message": f"A test event sent by {actor.label}.",
+        "data": {},
+    }
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    status_code, error = webhook_post(webhook=webhook, body=body, event_id=event_id)
+    return WebhookTestResult(ok=not error, status_code=status_code, error=error)
+
+
+def webhook_delivery_reset(*, actor: Actor, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Make a delivery pending again with its attempts reset, to be sent again (the caller queues
+    it: events/webhook_actions.py). A delivered one may be sent again too: receivers de-duplicate
+    by the event id in EVENT_HEADER."""
+    require_owner_or_admin(actor, "redeliver webhook events")
+    if delivery.webhook.organization_id != actor.organization.pk:
+        raise NotFound("Delivery not found.")
+    if not delivery.webhook.is_active:
+        raise RuleViolation(
+            "The webhook is inactive; activate it before redelivering.", field="webhook"
+        )
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PENDING, attempts=0, last_error="", response_status=None
+    )
+    delivery.refresh_from_db()
+    return delivery

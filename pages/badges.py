@@ -25,6 +25,9 @@ BADGES: dict[str, tuple[str, str]] = {
     "accepted": ("Accepted", "ok"),
     "replaced": ("Replaced", "neutral"),
     "expired": ("Expired", "bad"),
+    # Webhook and email deliveries (events/models.py: DeliveryStatus; "pending" as above)
+    "delivered": ("Delivered", "ok"),
+    "failed": ("Failed", "bad"),
 }
 
 

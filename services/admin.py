@@ -12,15 +12,19 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Q
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.utils.html import format_html, format_html_join
 
 from connections.browser_flows import oauth_redirect_uri
 from infrastructure.errors import DomainError
+from lifecycle.dashboard import service_auths_by_status
 from lifecycle.grant_reviews import grant_fields_of, grants_review
+from pages.admin_display import AUTHS, badge, changelist, truncated
 from services.custom_services import (
     custom_service_create,
     custom_service_delete,
+    custom_service_transfer,
     custom_service_update,
 )
 from services.models import Service, ServiceSource
@@ -28,6 +32,7 @@ from services.notices import service_warnings
 from services.rules import require_may_manage_custom_service
 from services.validation import DEFINITION_FIELDS, definition_validate
 from workspaces.admin_scoping import DomainForm, DomainFormAdmin, admin_actor
+from workspaces.models import Membership
 from workspaces.selectors import owned_organization_ids
 
 JSON_FIELDS = [
@@ -252,13 +257,54 @@ class ConnectorForm(forms.ModelForm):
 @admin.register(Service)
 class ServiceAdmin(DomainFormAdmin):
     list_display = ["name", "source", "organization", "owner", "auth_scheme", "notices"]
-    list_filter = ["source", "auth_scheme", "umbrella_status"]
+    list_filter = [
+        "source",
+        "auth_scheme",
+        "umbrella_status",
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        ("workspace", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["name", "slug"]
+    actions = ["transfer_ownership"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["warnings", "client_secret_status", "source", "owner", "workspace"]
+        return [
+            "warnings",
+            "client_secret_status",
+            "source",
+            "owner",
+            "workspace",
+            "auths_by_status",
+        ]
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            # Whose auths its page counts: the viewer's organizations (None: a superuser, all).
+            obj.viewer_organization_ids = (
+                None if request.user.is_superuser else owned_organization_ids(request.user)
+            )
+        return obj
+
+    @admin.display(description="Authentications, by status")
+    def auths_by_status(self, obj):
+        rows = service_auths_by_status(
+            service=obj, organization_ids=getattr(obj, "viewer_organization_ids", [])
+        )
+        if not any(row["count"] for row in rows):
+            return "No authentication uses this service yet."
+        cells = (
+            (changelist(AUTHS, row["filters"]), row["count"], badge(row["status"]))
+            for row in rows
+            if row["count"]
+        )
+        return format_html_join(" ", '<a href="{}"><strong>{}</strong> {}</a>', cells)
+
+    @admin.action(description="Transfer ownership of the selected custom services")
+    def transfer_ownership(self, request, queryset):
+        return transfer_ownership_action(self, request, queryset)
 
     def get_queryset(self, request):
         queryset = Service.objects.exclude(source=ServiceSource.GENERIC).select_related(
@@ -319,6 +365,7 @@ class ServiceAdmin(DomainFormAdmin):
             sets.append(("Client secret", {"fields": ["new_client_secret"]}))
             return sets
         sets.insert(0, ("Notices", {"fields": ["warnings", "source", "owner", "workspace"]}))
+        sets.insert(1, ("Authentications", {"fields": ["auths_by_status"]}))
         secret = ["client_secret_status"]
         if not self._is_connector(obj):
             secret += ["new_client_secret", "clear_client_secret"]
@@ -361,8 +408,88 @@ class ServiceAdmin(DomainFormAdmin):
 
     @admin.display(description="Notices")
     def notices(self, obj):
-        return ", ".join(w["code"] for w in service_warnings(service=obj)) or "-"
+        return truncated(", ".join(w["code"] for w in service_warnings(service=obj)))
 
     @admin.display(description="Client secret")
     def client_secret_status(self, obj):
         return "set (hidden)" if obj.client_secret is not None else "not set"
+
+
+# --- transfer of ownership (the same domain function as the API's transfer-ownership) ---------
+
+
+class TransferOwnershipForm(forms.Form):
+    SERVICE_ACCOUNT = "service_account"
+    new_owner = forms.ChoiceField(
+        label="New owner",
+        help_text="An active member of the organization who is not a viewer, or the "
+        "organization's service account (recommended: it does not leave).",
+    )
+
+    def __init__(self, *args, memberships, has_service_account, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(str(m.pk), f"{m.user.email} ({m.get_role_display()})") for m in memberships]
+        if has_service_account:
+            choices.insert(0, (self.SERVICE_ACCOUNT, "The organization's service account"))
+        self.fields["new_owner"].choices = [("", "Choose…"), *choices]
+
+
+def transfer_ownership_action(model_admin, request, queryset):
+    """An admin action with a confirmation page: choose the new owner, then each selected custom
+    service is transferred by custom_service_transfer (refusals are shown, one per service)."""
+    services = list(queryset.select_related("organization", "owner"))
+    custom = [s for s in services if s.source == ServiceSource.CUSTOM]
+    if len(custom) != len(services):
+        model_admin.message_user(
+            request,
+            "Only custom services have an owner to transfer; connectors belong to the platform.",
+            messages.ERROR,
+        )
+        return None
+    organizations = {s.organization_id for s in custom}
+    if len(organizations) != 1:
+        model_admin.message_user(
+            request, "Choose custom services of one organization at a time.", messages.ERROR
+        )
+        return None
+    organization = custom[0].organization
+    memberships = (
+        Membership.objects.filter(organization=organization, is_active=True)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    form = TransferOwnershipForm(
+        request.POST if "apply" in request.POST else None,
+        memberships=memberships,
+        has_service_account=organization.service_account_id is not None,
+    )
+    if form.is_bound and form.is_valid():
+        choice = form.cleaned_data["new_owner"]
+        to_account = choice == TransferOwnershipForm.SERVICE_ACCOUNT
+        new_owner = None if to_account else memberships.get(pk=choice)
+        for service in custom:
+            try:
+                moved = custom_service_transfer(
+                    actor=admin_actor(request, organization),
+                    service=service,
+                    new_owner=new_owner,
+                    to_service_account=to_account,
+                )
+            except DomainError as error:
+                model_admin.message_user(request, f"{service}: {error.message}", messages.ERROR)
+            else:
+                model_admin.message_user(
+                    request, f"{service}: now owned by {moved.owner.email}.", messages.SUCCESS
+                )
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Transfer ownership",
+        "services": custom,
+        "organization": organization,
+        "form": form,
+        "opts": model_admin.model._meta,
+        "action_name": "transfer_ownership",
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/services/service/transfer_ownership.html", context)

@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from infrastructure.errors import DomainError
-from workspaces import invitations, members, organizations, shared_workspaces
+from workspaces import api_key_management, invitations, members, organizations, shared_workspaces
 from workspaces.admin_scoping import (
     DomainForm,
     DomainFormAdmin,
@@ -75,6 +76,12 @@ BRANDING_FIELDS = ["wizard_brand_name", "wizard_logo_url", "wizard_accent_colour
 
 
 class OrganizationChangeForm(DomainForm):
+    expiry_warning_days = forms.IntegerField(
+        required=False,
+        label="Expiry warning (days)",
+        help_text="Days before an authentication dies that it turns “expiring” and its owner "
+        "and you are told (1 to 60; empty keeps the current value).",
+    )
     allowed_origins = OriginsField(
         required=False,
         help_text="One origin a line (https://app.example.com; http only on localhost): where "
@@ -83,8 +90,18 @@ class OrganizationChangeForm(DomainForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "edition", "service_account", "allowed_origins", *BRANDING_FIELDS]
+        fields = [
+            "name",
+            "edition",
+            "service_account",
+            "expiry_warning_days",
+            "allowed_origins",
+            *BRANDING_FIELDS,
+        ]
         help_texts = {
+            "service_account": "The member who owns custom services when their owner leaves "
+            "(deactivating a member moves their services to it). A dedicated account, not a "
+            "person, is best.",
             "wizard_brand_name": "Shown in the header of the config wizard and the auth dialog; "
             "empty: the organization's name.",
             "wizard_logo_url": "https URL of a logo for those pages (loaded from that host, "
@@ -102,6 +119,7 @@ class OrganizationChangeForm(DomainForm):
                 edition=self.cleaned_data["edition"],
                 service_account=self.cleaned_data["service_account"],
                 clear_service_account=self.cleaned_data["service_account"] is None,
+                expiry_warning_days=self.cleaned_data["expiry_warning_days"],
                 allowed_origins=self.cleaned_data["allowed_origins"],
                 **{name: self.cleaned_data[name] or "" for name in BRANDING_FIELDS},
             )
@@ -112,6 +130,72 @@ class OrganizationChangeForm(DomainForm):
             raise
 
 
+class OnpremHostsForm(DomainForm):
+    """A platform superuser's form for the on-prem allow-list (a security boundary: owners see it
+    read-only on their form)."""
+
+    onprem_allowed_hosts = OriginsField(
+        required=False,
+        label="On-prem allowed hosts",
+        help_text="One host name a line (erp.corp.example): hosts on the organization's own "
+        "network its services may call although they resolve to private addresses. Opens the "
+        "outbound guard for those names only.",
+    )
+
+    class Meta:
+        model = Organization
+        fields = ["onprem_allowed_hosts"]
+
+    def perform(self):
+        try:
+            return organizations.organization_onprem_hosts_set(
+                user=self.request.user,
+                organization=Organization.objects.get(pk=self.instance.pk),
+                hosts=self.cleaned_data["onprem_allowed_hosts"],
+            )
+        except DomainError as error:
+            if error.field and error.field.startswith("onprem_allowed_hosts["):
+                error.field = "onprem_allowed_hosts"
+            raise
+
+
+class SuperuserOrganizationChangeForm(OrganizationChangeForm):
+    """A superuser who is a member of the organization edits both; one who is not (the platform
+    operator) edits the allow-list only."""
+
+    onprem_allowed_hosts = OnpremHostsForm.base_fields["onprem_allowed_hosts"]
+
+    class Meta(OrganizationChangeForm.Meta):
+        fields = [*OrganizationChangeForm.Meta.fields, "onprem_allowed_hosts"]
+
+    def perform(self):
+        # Refusals before any write: a refused form must leave nothing half-saved.
+        is_member = Membership.objects.filter(
+            organization=self.instance, user=self.request.user, is_active=True
+        ).exists()
+        if not is_member and set(self.changed_data) - {"onprem_allowed_hosts"}:
+            raise DomainError(
+                "You are not a member of this organization: as a platform superuser you edit its "
+                "on-prem allow-list only; its owner edits the rest."
+            )
+        with transaction.atomic():  # both or neither
+            hosts = OnpremHostsForm.perform(self)
+            return super().perform() if is_member else hosts
+
+
+ORGANIZATION_FIELDSETS = [
+    (None, {"fields": ["name", "edition", "service_account"]}),
+    ("Expiry warnings", {"fields": ["expiry_warning_days"]}),
+    (
+        "Embedding and branding",
+        {
+            "fields": ["allowed_origins", *BRANDING_FIELDS],
+            "description": "Where the embedded edition's pages may be shown, and how they look.",
+        },
+    ),
+]
+
+
 @admin.register(Organization)
 class OrganizationAdmin(DomainFormAdmin):
     organization_path = "pk"
@@ -119,15 +203,36 @@ class OrganizationAdmin(DomainFormAdmin):
     search_fields = ["name", "slug"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["form"] = OrganizationChangeForm if obj else OrganizationAddForm
+        if obj is None:
+            kwargs["form"] = OrganizationAddForm
+        elif request.user.is_superuser:
+            kwargs["form"] = SuperuserOrganizationChangeForm
+        else:
+            kwargs["form"] = OrganizationChangeForm
         return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request, obj=None):
-        return (
-            ["name", "edition", "service_account", "allowed_origins", *BRANDING_FIELDS]
-            if obj
-            else ["name", "slug", "edition", "owner_email"]
-        )
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["name", "slug", "edition", "owner_email"]})]
+        onprem = "onprem_allowed_hosts" if request.user.is_superuser else "onprem_hosts"
+        return [
+            *ORGANIZATION_FIELDSETS,
+            (
+                "On-prem hosts",
+                {
+                    "fields": [onprem],
+                    "description": "Set by the platform's superusers only: it opens the outbound "
+                    "guard to private addresses.",
+                },
+            ),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["onprem_hosts"] if obj is not None and not request.user.is_superuser else []
+
+    @admin.display(description="On-prem allowed hosts")
+    def onprem_hosts(self, obj):
+        return ", ".join(obj.onprem_allowed_hosts) or "None: services call public hosts only."
 
     def has_add_permission(self, request):
         return request.user.is_superuser
@@ -349,16 +454,80 @@ class WorkspaceMembershipAdmin(DomainFormAdmin):
         )
 
 
+class APIKeyAdminBase(APIKeyModelAdmin, OrganizationScopedAdmin):
+    """Keys are revoked with the action (a domain function), never by ticking a box: the add form
+    has no "Revoked" checkbox and the change form shows it read-only."""
+
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return [f for f in super().get_fields(request, obj) if obj is not None or f != "revoked"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return readonly if obj is None or "revoked" in readonly else (*readonly, "revoked")
+
+    def has_revoke_permission(self, request):
+        return self._in_scope(request, None)
+
+    def revoke_one(self, request, key):
+        raise NotImplementedError
+
+    @admin.action(description="Revoke the selected keys", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        for key in queryset:
+            try:
+                self.revoke_one(request, key)
+            except DomainError as error:
+                self.message_user(request, f"{key.name}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{key.name} ({key.prefix}…): revoked.", messages.SUCCESS
+                )
+
+
 @admin.register(OrganizationAPIKey)
-class OrganizationAPIKeyAdmin(APIKeyModelAdmin, OrganizationScopedAdmin):
+class OrganizationAPIKeyAdmin(APIKeyAdminBase):
     list_display = [*APIKeyModelAdmin.list_display, "organization"]
+    list_filter = ["revoked"]
+
+    def revoke_one(self, request, key):
+        api_key_management.organization_api_key_revoke(
+            actor=admin_actor(request, key.organization), key=key
+        )
 
 
 @admin.register(UserAPIKey)
-class UserAPIKeyAdmin(APIKeyModelAdmin, OrganizationScopedAdmin):
-    """Superusers only: people create their own keys through the API."""
+class UserAPIKeyAdmin(APIKeyAdminBase):
+    """Members create their own keys on their API keys page; an owner sees the keys of their
+    organization's members and may revoke them (superusers: every key)."""
 
     list_display = [*APIKeyModelAdmin.list_display, "user"]
+    list_filter = ["revoked"]
 
-    def _organization_ids(self, request):
-        return []
+    def get_queryset(self, request):
+        queryset = UserAPIKey.objects.select_related("user")
+        if request.user.is_superuser:
+            return queryset
+        return api_key_management.member_api_keys_for_owner(
+            organization_ids=self._organization_ids(request)
+        ).select_related("user")
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def revoke_one(self, request, key):
+        if request.user.is_superuser:
+            api_key_management.api_key_revoke(key=key)
+            return
+        # The owner acts in an organization they own that the key's person belongs to.
+        organization = Organization.objects.filter(
+            pk__in=self._organization_ids(request), memberships__user=key.user_id
+        ).first()
+        api_key_management.member_api_key_revoke(actor=admin_actor(request, organization), key=key)

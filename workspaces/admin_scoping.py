@@ -23,7 +23,11 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     organization_path = "organization"
 
     def _organization_ids(self, request):
-        return owned_organization_ids(request.user)
+        # Asked once per model and permission while the admin builds a page (the home page asks
+        # ~100 times): read once per request.
+        if not hasattr(request, "owned_organization_ids"):
+            request.owned_organization_ids = owned_organization_ids(request.user)
+        return request.owned_organization_ids
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -1,10 +1,12 @@
 """Creating and revoking API keys. The plaintext key is returned once, at creation; only its hash
 is stored."""
 
-from infrastructure.errors import RuleViolation
+from django.db.models import QuerySet
+
+from infrastructure.errors import NotFound, RuleViolation
 from infrastructure.text import name_check
 from workspaces.access import Actor, require_owner
-from workspaces.models import OrganizationAPIKey, User, UserAPIKey
+from workspaces.models import Membership, OrganizationAPIKey, User, UserAPIKey
 
 
 def _require_name(name: str) -> str:
@@ -32,4 +34,21 @@ def api_key_revoke(*, key: UserAPIKey | OrganizationAPIKey) -> None:
 
 def organization_api_key_revoke(*, actor: Actor, key: OrganizationAPIKey) -> None:
     require_owner(actor, "revoke organization API keys")
+    api_key_revoke(key=key)
+
+
+def member_api_keys_for_owner(*, organization_ids) -> QuerySet[UserAPIKey]:
+    """The personal API keys of the members of these organizations (the organizations an owner
+    owns), for the owner to see and revoke."""
+    members = Membership.objects.filter(organization__in=list(organization_ids)).values("user_id")
+    return UserAPIKey.objects.filter(user_id__in=members)
+
+
+def member_api_key_revoke(*, actor: Actor, key: UserAPIKey) -> None:
+    """The owner revokes a member's personal key (a leaving contractor, a leaked key). A personal
+    key acts as its person in every organization they belong to, so revoking it ends all of that:
+    the member makes a new key on their API keys page."""
+    require_owner(actor, "revoke members' API keys")
+    if not Membership.objects.filter(organization=actor.organization, user=key.user_id).exists():
+        raise NotFound("API key not found.")
     api_key_revoke(key=key)

@@ -217,7 +217,9 @@ class Workspace(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.kind})"
+        # Personal workspaces are named "<person> (personal)" already: say the kind once.
+        suffix = f"({self.kind})"
+        return self.name if self.name.endswith(suffix) else f"{self.name} {suffix}"
 
 
 class WorkspaceRole(models.TextChoices):
@@ -256,7 +258,8 @@ class UserAPIKey(AbstractAPIKey):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "user API key"
+        verbose_name = "member API key"
+        verbose_name_plural = "member API keys"
 
 
 class OrganizationAPIKey(AbstractAPIKey):
@@ -269,6 +272,7 @@ class OrganizationAPIKey(AbstractAPIKey):
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "organization API key"
+        verbose_name_plural = "organization API keys"
 
 
 class EndUser(models.Model):

@@ -1,9 +1,11 @@
 """Creating organizations, editing them, and transferring ownership."""
 
+import re
+
 from django.db import transaction
 from django.utils.text import slugify
 
-from infrastructure.errors import RuleViolation
+from infrastructure.errors import NotAllowed, RuleViolation
 from infrastructure.text import name_check
 from workspaces import branding
 from workspaces.access import Actor, require_owner, require_owner_or_admin
@@ -73,6 +75,7 @@ def organization_update(
     wizard_brand_name: str | None = None,
     wizard_logo_url: str | None = None,
     wizard_accent_colour: str | None = None,
+    expiry_warning_days: int | None = None,
 ) -> Organization:
     """Edit the organization: the owner edits everything; its allowed origins (where connect
     links return, who may frame the wizard) and the branding of the end-user pages
@@ -84,6 +87,7 @@ def organization_update(
         or edition is not None
         or service_account is not None
         or clear_service_account
+        or expiry_warning_days is not None
     )
     integration = (allowed_origins, wizard_brand_name, wizard_logo_url, wizard_accent_colour)
     if owner_only or all(value is None for value in integration):
@@ -113,6 +117,13 @@ def organization_update(
                 field="service_account",
             )
         organization.service_account = service_account
+    if expiry_warning_days is not None:
+        if not MIN_WARNING_DAYS <= expiry_warning_days <= MAX_WARNING_DAYS:
+            raise RuleViolation(
+                f"Give a number of days from {MIN_WARNING_DAYS} to {MAX_WARNING_DAYS}.",
+                field="expiry_warning_days",
+            )
+        organization.expiry_warning_days = expiry_warning_days
     if allowed_origins is not None:
         organization.allowed_origins = allowed_origins_clean(allowed_origins)
     if wizard_brand_name is not None:
@@ -146,3 +157,35 @@ def ownership_transfer(
     new_owner.role = OrgRole.OWNER
     new_owner.save(update_fields=["role"])
     return new_owner
+
+
+# How many days before an auth dies it turns `expiring` (lifecycle/predictions.py reads it).
+MIN_WARNING_DAYS, MAX_WARNING_DAYS = 1, 60
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def organization_onprem_hosts_set(*, user, organization: Organization, hosts: list[str]):
+    """The on-prem allow-list: host names on the organization's own network that its services
+    may call although they resolve to private addresses (infrastructure/egress.py). It opens the
+    platform's outbound guard, so only a platform superuser sets it; owners see it."""
+    if not user.is_superuser:
+        raise NotAllowed(
+            "Only a platform superuser edits the on-prem allow-list: it opens the outbound guard "
+            "to private addresses. Ask your platform operator.",
+        )
+    cleaned = []
+    for index, host in enumerate(hosts):
+        host = host.strip().lower().rstrip(".")
+        if not _HOST.match(host):
+            raise RuleViolation(
+                f"'{host}' is not a host name: give exact names such as erp.corp.example, without "
+                "scheme, port or path.",
+                field=f"onprem_allowed_hosts[{index}]",
+            )
+        if host not in cleaned:
+            cleaned.append(host)
+    organization.onprem_allowed_hosts = cleaned
+    organization.save(update_fields=["onprem_allowed_hosts"])
+    return organization

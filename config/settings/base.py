@@ -28,6 +28,9 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
 USE_TZ = True
+# One way to write a time everywhere, the admin's lists and detail pages included:
+# "2026-03-01 14:05 CET", in the viewer's zone (pages/middleware.py), the zone named.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # Where the web server listens (config/gunicorn.py reads the same variable) and the address people
 # use to reach the site, when it is not that one (behind a proxy: https://platform.example.com).
