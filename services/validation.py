@@ -393,8 +393,7 @@ def _check_scheme(values: dict, *, has_client_secret: bool, require_client: bool
     if warning and not values.get("discouraged_acknowledged"):
         yield _problem(
             "discouraged_acknowledged",
-            f"{warning} If the provider offers nothing else, acknowledge this warning "
-            "(discouraged_acknowledged: true).",
+            f"{warning} If the provider offers nothing else, acknowledge this warning.",
         )
 
 
