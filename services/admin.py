@@ -268,7 +268,10 @@ class ServiceAdmin(DomainFormAdmin):
                         options["fields"] = ["client_secret_status", *options["fields"]]
             return sets
         sets = [(title, {"fields": fields}) for title, fields in FIELDSETS]
-        sets[0] = ("Identity", {"fields": ["icon_image", *FIELDSETS[0][1]]})
+        # The icon as the image this platform serves; its address (another host) only for the
+        # superusers who may correct it.
+        identity = [f for f in FIELDSETS[0][1] if f != "icon" or request.user.is_superuser]
+        sets[0] = ("Identity", {"fields": ["icon_image", *identity]})
         sets.insert(0, ("Notices", {"fields": ["warnings", "source", "owner", "workspace"]}))
         sets.append(("Client secret", {"fields": ["client_secret_status"]}))
         return sets

@@ -368,7 +368,7 @@ def _url(label, help_text, required=False):
         label=label,
         required=required,
         help_text=help_text,
-        widget=forms.TextInput(attrs={"size": 60, "placeholder": "https://"}),
+        widget=forms.TextInput(attrs={"size": 44, "placeholder": "https://"}),
     )
 
 
@@ -905,7 +905,8 @@ class CustomServiceForm(DomainForm):
         message = problem.message
         if field and message.startswith(f"{field}: "):
             message = message[len(field) + 2 :]
-        message = message[:1].upper() + message[1:]
+        if message[:1].islower() and message.split(" ", 1)[0].isalpha():
+            message = message[:1].upper() + message[1:]  # a sentence, not a name or a scope
         target = {"client_secret": "new_client_secret", "id": None}.get(field, field)
         if target and target.startswith("parameters["):
             if self._show_on_row(target, message):

@@ -316,8 +316,8 @@ def _check_scopes(values: dict):
     if missing:
         yield _problem(
             "scopes_default",
-            f"{', '.join(missing)} not among the available scopes; add them there or remove "
-            "them here.",
+            f"{', '.join(missing)}: not among the available scopes; add them there or "
+            "remove them here.",
         )
     if values.get("auth_scheme") == AuthScheme.TOKEN and (
         values.get("scopes_available") or values.get("scopes_default")
@@ -334,16 +334,16 @@ def _check_scheme(values: dict, *, has_client_secret: bool, require_client: bool
     if scheme == AuthScheme.OAUTH2:
         if grant not in GrantType.values:
             yield _problem(
-                "grant_type", f"an oauth2 service needs one of {', '.join(GrantType.values)}."
+                "grant_type", f"an OAuth 2.0 service needs one of {', '.join(GrantType.values)}."
             )
             return
         if grant == GrantType.AUTHORIZATION_CODE and not values.get("authorize_url"):
             yield _problem(
                 "authorize_url",
-                "an oauth2 authorization-code service needs the provider's authorization URL.",
+                "an OAuth 2.0 authorization-code service needs the provider's authorization URL.",
             )
         if not values.get("token_url"):
-            yield _problem("token_url", "an oauth2 service needs the provider's token URL.")
+            yield _problem("token_url", "an OAuth 2.0 service needs the provider's token URL.")
     elif grant:
         yield _problem(
             "grant_type", f"only oauth2 services have a grant type; leave it empty for {scheme}."
@@ -355,7 +355,7 @@ def _check_scheme(values: dict, *, has_client_secret: bool, require_client: bool
             ("token_url", "access-token URL"),
         ):
             if not values.get(field):
-                yield _problem(field, f"an oauth1 service needs the provider's {what}.")
+                yield _problem(field, f"an OAuth 1.0a service needs the provider's {what}.")
     if scheme in (AuthScheme.OAUTH2, AuthScheme.OAUTH1) and require_client:
         if not values.get("client_id"):
             yield _problem(

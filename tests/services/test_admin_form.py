@@ -381,6 +381,7 @@ def test_a_connector_without_the_organizations_app_says_what_to_do(owner_client,
     assert '<img class="service-icon" src="/static/services/icons/github.svg"' in (
         page.content.decode()
     )
+    assert "githubassets" not in page.content.decode()
 
 
 def test_a_connector_with_the_organizations_app_points_to_it(owner_client, tenant):
