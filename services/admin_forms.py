@@ -247,6 +247,9 @@ GROUPS = [
     ("Parameters", "", [("parameters", ALL)]),
 ]
 
+# Groups most services leave as they are: folded, so the form starts with what must be filled in.
+FOLDED = {"Token handling", "Umbrella application"}
+
 # Sent as hidden inputs: the scheme is chosen before the form.
 SCHEME_FIELDS = ["auth_scheme", "grant_type"]
 
@@ -278,7 +281,11 @@ def custom_service_fieldsets(*, scheme: Scheme, adding: bool) -> list[tuple]:
         if title == "Sign-in method":
             names = [*names, *SCHEME_FIELDS]
         if names:
-            sets.append((title, {"fields": names, "description": description}))
+            options = {"fields": names, "description": description}
+            if title in FOLDED:
+                # A <details> element (Django 5.1+): folded without JavaScript, open on an error.
+                options["classes"] = ["collapse"]
+            sets.append((title, options))
     return sets
 
 
@@ -645,6 +652,7 @@ class CustomServiceForm(DomainForm):
         label="Scopes are sent separated by",
         choices=[(" ", "a space (the standard)"), (",", "a comma"), ("+", "a plus sign")],
         initial=" ",
+        help_text="How the provider wants several scopes written in one request.",
     )
 
     # Calling the API
@@ -658,6 +666,8 @@ class CustomServiceForm(DomainForm):
         choices=CredentialPlacement.choices,
         initial=CredentialPlacement.HEADER,
         widget=forms.RadioSelect,
+        help_text="Where each API request carries the token or key; the provider's "
+        "documentation says. HTTP Basic: the key as user name (token services only).",
     )
     credential_header_name = forms.CharField(
         label="Header name",
@@ -784,8 +794,6 @@ class CustomServiceForm(DomainForm):
         if not self.is_bound:
             self._initial_values(adding)
         self.fields["sign_in_method"].initial = scheme.title
-        if adding and self.request is not None:
-            self.fields["sign_in_method"].widget.change_url = self.request.path
         self.parameter_formset = ParameterFormSet(
             self.data if self.is_bound else None,
             prefix="parameters",
@@ -795,6 +803,13 @@ class CustomServiceForm(DomainForm):
             self.fields["parameters"].widget.formset = self.parameter_formset
         if adding:
             self._where_fields()
+            if self.request is not None and self.connector is None:
+                # Back to the choice, with the same reserved id (and so the same redirect URI).
+                self.fields[
+                    "sign_in_method"
+                ].widget.change_url = (
+                    f"{self.request.path}?{urlencode({'reserved_id': self.reserved})}"
+                )
         if "redirect_uri" in keep and self.request is not None:
             self.fields["redirect_uri"] = self._redirect_uri_field()
 

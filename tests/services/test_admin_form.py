@@ -412,3 +412,23 @@ def test_the_connect_page_of_a_member_owner_links_to_the_form(client, tenant):
     assert page.status_code == 200
     assert f"{reverse(ADD)}?template=github" in page.content.decode()
     assert "create a custom service from this connector" in text_of(page)
+
+
+def test_advanced_groups_are_folded_until_they_hold_an_error(owner_client, tenant):
+    def folded(response) -> set[str]:
+        adminform = response.context["adminform"]
+        return {fieldset.name for fieldset in adminform if fieldset.is_collapsible}
+
+    opened = owner_client.get(add_url(scheme="authorization_code"))
+    assert folded(opened) == {"Token handling", "Umbrella application"}
+    assert "<details>" in opened.content.decode()
+    refused = owner_client.post(
+        add_url(scheme="authorization_code"),
+        form_data(tenant.organization, default_token_lifetime="an hour"),
+    )
+    assert folded(refused) == {"Umbrella application"}
+
+
+def test_choosing_another_method_keeps_the_reserved_id(owner_client):
+    form = owner_client.get(add_url(scheme="token")).content.decode()
+    assert '?reserved_id=6f7c1a52-6a4e-4d3e-9d55-0c4f2a1b9e10">Choose another method' in form
