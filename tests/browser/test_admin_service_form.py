@@ -67,6 +67,7 @@ def test_an_owner_creates_an_oauth2_custom_service_in_the_admin(page, live_serve
     assert "token_url:" not in page.content() and "authorize_url:" not in page.content()
     assert_accessible(page)
     screenshot_at(page, ".field-authorize_url", "admin-service-form-errors")
+    screenshot_at(page, ".field-redirect_uri", "admin-service-form-secret")
 
     # Fixed on the second submit.
     page.locator("#id_authorize_url").fill("https://{{shop}}.crm.example/oauth/authorize")
