@@ -47,11 +47,12 @@ from pages.connection_forms import (
     credential_fields,
     show_error,
 )
+from services.admin_forms import create_from_connector_url
 from services.custom_services import service_id_is_free
 from services.models import AuthScheme, GrantType, Service, ServiceSource
 from services.notices import service_warnings
 from services.rules import may_manage_custom_service
-from services.selectors import service_list_for_actor
+from services.selectors import own_oauth_apps_of_connector, service_list_for_actor
 from workspaces.access import Actor, actor_for, actor_for_slug, asset_workspace
 from workspaces.selectors import (
     may_use_admin,
@@ -222,10 +223,8 @@ def connect_picker(request, actor):
         return _refuse_creation(request, actor)
     form = ServiceSearchForm(request.GET or None)
     search = form.cleaned_data["q"] if form.is_valid() else ""
-    services = [
-        {"service": service, "needs_own_app": needs_own_oauth_app(service)}
-        for service in service_list_for_actor(actor=actor, search=search).order_by("name")
-    ]
+    listed = list(service_list_for_actor(actor=actor, search=search).order_by("name"))
+    services = [{"service": service, **_own_app(request, actor, service)} for service in listed]
     return render(
         request,
         "pages/connections/picker.html",
@@ -263,14 +262,39 @@ def _create(request, actor: Actor, service: Service, values: dict):
     )
 
 
+def _own_app(request, actor: Actor, service: Service) -> dict:
+    """For a catalog connector that signs in with the organization's own OAuth app: whether it
+    lacks one, the organization's custom services made from it (connect those instead), and, for
+    an owner, the admin form that creates one from the connector."""
+    if not needs_own_oauth_app(service):
+        return {"needs_own_app": False}
+    may_create = may_use_admin(request.user) and actor.is_owner
+    return {
+        "needs_own_app": True,
+        "own_apps": list(
+            own_oauth_apps_of_connector(connector=service, organization_ids=[actor.organization.pk])
+        ),
+        "create_from_connector_url": create_from_connector_url(service) if may_create else "",
+    }
+
+
 @organization_page
 def connect_service(request, actor, service_id):
     """The form of one service: only the fields its scheme needs, and its parameters. A browser
-    sign-in goes on to the provider; the others are saved at once."""
+    sign-in goes on to the provider; the others are saved at once. A connector that needs the
+    organization's own OAuth app is not started: the page says what to do instead."""
     service = _service(actor, service_id)
     workspaces = workspace_list_for_asset_creation(actor=actor)
     if not workspaces:
         return _refuse_creation(request, actor)
+    own_app = _own_app(request, actor, service)
+    if own_app["needs_own_app"]:
+        return render(
+            request,
+            "pages/connections/needs_own_app.html",
+            {"actor": actor, "service": service, **own_app},
+            status=400 if request.method == "POST" else 200,
+        )
     form = ConnectForm(
         _posted(request),
         service=service,
@@ -520,7 +544,7 @@ def service_detail(request, actor, service_id):
             "warnings": service_warnings(service=service),
             "may_use_admin": may_use_admin(request.user) and actor.is_owner,
             "may_connect": bool(workspace_list_for_asset_creation(actor=actor)),
-            "needs_own_app": needs_own_oauth_app(service),
+            **_own_app(request, actor, service),
         },
     )
 

@@ -9,29 +9,34 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.templatetags.static import static
 from django.utils.html import format_html, format_html_join
 
-from connections.browser_flows import oauth_redirect_uri
+from connections.browser_flows import needs_own_oauth_app
 from infrastructure.errors import DomainError
 from lifecycle.dashboard import service_auths_by_status
 from lifecycle.grant_reviews import grant_fields_of, grants_review
 from pages.admin_display import AUTHS, badge, changelist, truncated
-from services.custom_services import (
-    custom_service_create,
-    custom_service_delete,
-    custom_service_transfer,
-    custom_service_update,
+from services.admin_forms import (
+    SCHEMES,
+    CustomServiceForm,
+    create_from_connector_url,
+    custom_service_fieldsets,
+    scheme_for_request,
+    template_for_request,
 )
+from services.custom_services import custom_service_delete, custom_service_transfer
+from services.icons import service_icon_html
 from services.models import Service, ServiceSource
 from services.notices import service_warnings
 from services.rules import require_may_manage_custom_service
+from services.selectors import connector_list, own_oauth_apps_of_connector
 from services.validation import DEFINITION_FIELDS, definition_validate
-from workspaces.admin_scoping import DomainForm, DomainFormAdmin, admin_actor
+from workspaces.admin_scoping import DomainFormAdmin, admin_actor
 from workspaces.models import Membership
 from workspaces.selectors import owned_organization_ids
 
@@ -120,114 +125,6 @@ def _formfield(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
-class SecretFields(forms.Form):
-    new_client_secret = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Write-only: leave empty to keep the current secret.",
-    )
-
-
-class RedirectUriWidget(forms.Widget):
-    """The redirect URI as selectable text with a copy button (pages/static/pages/copy.js, a file
-    of ours: the admin loads no inline script)."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        return format_html(
-            '<code id="redirect-uri" style="user-select: all">{}</code> '
-            '<button type="button" class="button" data-copy="redirect-uri">Copy</button>'
-            '<span id="redirect-uri-status" role="status" aria-live="polite"></span>'
-            '<script src="{}" defer></script>',
-            value,
-            static("pages/copy.js"),
-        )
-
-
-def _redirect_uri_field(request, service_id) -> forms.Field:
-    return forms.CharField(
-        label="Redirect URI",
-        required=False,
-        disabled=True,
-        initial=oauth_redirect_uri(base_url=request.build_absolute_uri("/"), service_id=service_id),
-        widget=RedirectUriWidget,
-        help_text="Register it with the provider as the OAuth app's redirect (callback) URI. It is "
-        "the service's own: it stays the same when the service is saved and edited.",
-    )
-
-
-class CustomServiceAddForm(DomainForm):
-    new_client_secret = SecretFields.base_fields["new_client_secret"]
-    # The id the service will have, reserved when the form opens (ServiceAdmin.add_view puts it in
-    # the address, so a reload keeps it): its redirect URI is shown before saving.
-    reserved_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
-
-    class Meta:
-        model = Service
-        fields = ["organization", "workspace", *DEFINITION_FIELDS]
-        formfield_callback = _formfield
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["organization"].required = True
-        self.fields["workspace"].required = False
-        self.fields[
-            "workspace"
-        ].help_text = (
-            "Empty: your personal workspace (platform) or the embedded workspace (embedded)."
-        )
-        self.fields["slug"].required = False
-        reserved = self.data.get("reserved_id") or self.initial.get("reserved_id")
-        try:
-            reserved = uuid.UUID(str(reserved))
-        except ValueError:
-            reserved = uuid.uuid4()  # opened without one (add_view puts one in the address)
-            self.fields["reserved_id"].initial = reserved
-        if self.request is not None:
-            self.fields["redirect_uri"] = _redirect_uri_field(self.request, reserved)
-
-    def perform(self):
-        actor = admin_actor(self.request, self.cleaned_data["organization"])
-        return custom_service_create(
-            actor=actor,
-            definition=_definition(self.cleaned_data),
-            client_secret=self.cleaned_data.get("new_client_secret") or None,
-            workspace=self.cleaned_data.get("workspace"),
-            service_id=self.cleaned_data.get("reserved_id"),
-        )
-
-
-class CustomServiceChangeForm(DomainForm):
-    new_client_secret = SecretFields.base_fields["new_client_secret"]
-    clear_client_secret = forms.BooleanField(required=False, help_text="Remove the secret.")
-
-    class Meta:
-        model = Service
-        fields = list(DEFINITION_FIELDS)
-        formfield_callback = _formfield
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.request is not None:
-            self.fields["redirect_uri"] = _redirect_uri_field(self.request, self.instance.pk)
-
-    def perform(self):
-        service = Service.objects.get(pk=self.instance.pk)
-        before = grant_fields_of(service)
-        actor = admin_actor(self.request, service.organization)
-        service = custom_service_update(
-            actor=actor,
-            service=service,
-            changes=_definition(self.cleaned_data),
-            client_secret=self.cleaned_data.get("new_client_secret") or None,
-            clear_client_secret=self.cleaned_data.get("clear_client_secret", False),
-        )
-        _warn_stranded(
-            self.request, grants_review(service=service, before=before, edited_by=actor.label)
-        )
-        return service
-
-
 def _warn_stranded(request, warning: dict | None) -> None:
     if warning:
         messages.warning(request, warning["message"])
@@ -277,6 +174,7 @@ class ServiceAdmin(DomainFormAdmin):
             "owner",
             "workspace",
             "auths_by_status",
+            "icon_image",
         ]
 
     def get_object(self, request, object_id, from_field=None):
@@ -343,33 +241,86 @@ class ServiceAdmin(DomainFormAdmin):
             kwargs["form"] = ConnectorForm
             kwargs["fields"] = list(DEFINITION_FIELDS)
             return admin.ModelAdmin.get_form(self, request, obj, change, **kwargs)
-        kwargs["form"] = CustomServiceChangeForm if obj else CustomServiceAddForm
+        connector = template_for_request(request) if obj is None else None
+        scheme = scheme_for_request(request, obj, connector) or SCHEMES["authorization_code"]
+        kwargs["form"] = type(
+            "CustomServiceForm", (CustomServiceForm,), {"scheme": scheme, "connector": connector}
+        )
         kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
 
     def add_view(self, request, form_url="", extra_context=None):
         """Reserve the new service's id in the address (…/add/?reserved_id=<uuid>), so the redirect
-        URI shown on the form stays the same when the page is reloaded or comes back with errors."""
+        URI shown on the form stays the same when the page is reloaded or comes back with errors.
+        Then ask for the sign-in method, unless the address (?scheme=…, ?template=<connector>) or
+        the posted form says it."""
         if request.method == "GET" and "reserved_id" not in request.GET:
             query = {**request.GET.dict(), "reserved_id": str(uuid.uuid4())}
             return HttpResponseRedirect(f"{request.path}?{urlencode(query)}")
+        connector = template_for_request(request)
+        if scheme_for_request(request, None, connector) is None:
+            return self.choose_scheme_view(request)
+        if connector is not None:
+            extra_context = {**(extra_context or {}), "connector": connector}
         return super().add_view(request, form_url, extra_context)
 
+    def choose_scheme_view(self, request):
+        """Step one of adding a custom service: the sign-in method, or a connector to start from.
+        Plain links, so it works without JavaScript."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        reserved = request.GET.get("reserved_id", "")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Add a custom service: how do people sign in?",
+            "schemes": [
+                (scheme, f"?{urlencode({'reserved_id': reserved, 'scheme': scheme.key})}")
+                for scheme in SCHEMES.values()
+            ],
+            "connectors": [
+                (connector, f"?{urlencode({'reserved_id': reserved, 'template': connector.slug})}")
+                for connector in connector_list(search=None)
+                if needs_own_oauth_app(connector)
+            ],
+        }
+        return TemplateResponse(request, "admin/services/service/choose_scheme.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if self._is_connector(obj) and needs_own_oauth_app(obj):
+            extra_context = {
+                **(extra_context or {}),
+                "connector": obj,
+                "own_apps": own_oauth_apps_of_connector(
+                    connector=obj, organization_ids=owned_organization_ids(request.user)
+                ),
+                "create_from_connector_url": create_from_connector_url(obj),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_fieldsets(self, request, obj=None):
-        sets = [(title, {"fields": fields}) for title, fields in FIELDSETS]
-        if obj is not None and not self._is_connector(obj):
-            sets.insert(0, ("Redirect URI", {"fields": ["redirect_uri"]}))
-        if obj is None:
-            sets.insert(0, ("Redirect URI", {"fields": ["reserved_id", "redirect_uri"]}))
-            sets.insert(0, ("Where", {"fields": ["organization", "workspace"]}))
-            sets.append(("Client secret", {"fields": ["new_client_secret"]}))
+        if obj is None or not self._is_connector(obj):
+            connector = template_for_request(request) if obj is None else None
+            scheme = scheme_for_request(request, obj, connector) or SCHEMES["authorization_code"]
+            sets = custom_service_fieldsets(scheme=scheme, adding=obj is None)
+            if obj is not None:
+                sets.insert(
+                    0, ("Notices", {"fields": ["warnings", "source", "owner", "workspace"]})
+                )
+                sets.insert(1, ("Authentications", {"fields": ["auths_by_status"]}))
+                for title, options in sets:
+                    if title == "Your OAuth app" and "client_id" in options["fields"]:
+                        options["fields"] = ["client_secret_status", *options["fields"]]
             return sets
+        sets = [(title, {"fields": fields}) for title, fields in FIELDSETS]
+        # The icon as the image this platform serves; its address (another host) only for the
+        # superusers who may correct it.
+        identity = [f for f in FIELDSETS[0][1] if f != "icon" or request.user.is_superuser]
+        sets[0] = ("Identity", {"fields": ["icon_image", *identity]})
         sets.insert(0, ("Notices", {"fields": ["warnings", "source", "owner", "workspace"]}))
         sets.insert(1, ("Authentications", {"fields": ["auths_by_status"]}))
-        secret = ["client_secret_status"]
-        if not self._is_connector(obj):
-            secret += ["new_client_secret", "clear_client_secret"]
-        sets.append(("Client secret", {"fields": secret}))
+        sets.append(("Client secret", {"fields": ["client_secret_status"]}))
         return sets
 
     def save_form(self, request, form, change):
@@ -409,6 +360,10 @@ class ServiceAdmin(DomainFormAdmin):
     @admin.display(description="Notices")
     def notices(self, obj):
         return truncated(", ".join(w["code"] for w in service_warnings(service=obj)))
+
+    @admin.display(description="Icon")
+    def icon_image(self, obj):
+        return service_icon_html(obj, size=32)
 
     @admin.display(description="Client secret")
     def client_secret_status(self, obj):

@@ -16,7 +16,7 @@ from services.rules import (
     require_may_create_custom_service,
     require_may_manage_custom_service,
 )
-from services.validation import DEFINITION_FIELDS, definition_validate
+from services.validation import DEFINITION_FIELDS, definition_problems, definition_validate
 from workspaces.access import Actor, asset_workspace, require_asset_creation
 from workspaces.models import Membership, OrgRole, User, Workspace, WorkspaceKind
 
@@ -77,6 +77,58 @@ def service_id_is_free(*, service_id) -> bool:
     return not Service.objects.filter(pk=service_id).exists()
 
 
+def template_definition(template: Service) -> dict:
+    """What a custom service made from a catalog connector starts from ("bring your own OAuth
+    app"): the connector's definition without a client id, named for the organization's own app."""
+    if template.source != ServiceSource.CONNECTOR:
+        raise RuleViolation(
+            "template: a custom service can be made only from a catalog connector.",
+            field="template",
+        )
+    return {
+        **definition_from_service(template),
+        "slug": "",
+        "name": f"{template.name} (own OAuth app)",
+        "client_id": "",
+        "umbrella_status": "unknown",  # the organization's own app: status not known yet
+    }
+
+
+def _new_values(*, definition: dict, template: Service | None) -> dict:
+    values = _defaults()
+    if template is not None:
+        values.update(template_definition(template))
+    values.update(definition)
+    return _normalize(values)
+
+
+def custom_service_problems(
+    *,
+    actor: Actor,
+    definition: dict,
+    client_secret: str | None = None,
+    template: Service | None = None,
+    service: Service | None = None,
+    clear_client_secret: bool = False,
+) -> list[RuleViolation]:
+    """Every problem custom_service_create (or, with `service`, custom_service_update) would refuse
+    this definition for, without saving: a form that cannot save yet (a value it could not read)
+    still shows all the rest at once."""
+    _require_known_fields(definition)
+    if service is None:
+        values = _new_values(definition=definition, template=template)
+        has_secret = False
+    else:
+        values = _normalize({**definition_from_service(service), **definition})
+        has_secret = service.client_secret is not None and not clear_client_secret
+    return definition_problems(
+        values=values,
+        organization=actor.organization,
+        client_secret=client_secret,
+        has_client_secret=has_secret,
+    )
+
+
 @transaction.atomic
 def custom_service_create(
     *,
@@ -104,22 +156,7 @@ def custom_service_create(
         )
     workspace = asset_workspace(actor=actor, workspace=workspace)
     require_may_create_custom_service(actor=actor, workspace=workspace)
-    values = _defaults()
-    if template is not None:
-        if template.source != ServiceSource.CONNECTOR:
-            raise RuleViolation(
-                "template: a custom service can be made only from a catalog connector.",
-                field="template",
-            )
-        values.update(definition_from_service(template))
-        values.update(
-            slug="",
-            name=f"{template.name} (own OAuth app)",
-            client_id="",
-            umbrella_status="unknown",  # the organization's own app: status not known yet
-        )
-    values.update(definition)
-    values = _normalize(values)
+    values = _new_values(definition=definition, template=template)
     definition_validate(values=values, organization=actor.organization, client_secret=client_secret)
     _require_free_slug(organization=actor.organization, slug=values["slug"])
     service = Service(

@@ -75,3 +75,11 @@ def service_visible_to_user(*, user, service_id) -> Service:
     if service is None:
         raise NotFound("Service not found.")
     return service
+
+
+def own_oauth_apps_of_connector(*, connector: Service, organization_ids) -> QuerySet[Service]:
+    """The custom services the given organizations made from a catalog connector ("bring your own
+    OAuth app"): the way to connect a connector that has no OAuth app of its own."""
+    return Service.objects.filter(
+        source=ServiceSource.CUSTOM, template=connector, organization_id__in=organization_ids
+    ).order_by("name")

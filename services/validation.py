@@ -15,8 +15,9 @@ services (API and admin), generic service authentications and the connector cata
 - discouraged schemes (OAuth 2.0 password grant, OAuth 1.0a) need discouraged_acknowledged=True,
   and always carry a warning (services/notices.py).
 
-`definition_validate` raises infrastructure.errors.RuleViolation with `field` set, for the first
-problem it finds, in the order a person would fix them.
+`definition_problems` lists every problem (a RuleViolation with `field` set), in the order a person
+would fix them; `definition_validate` raises them as one DefinitionInvalid: the API answers with the
+first, the admin form shows them all beside their fields.
 """
 
 import ipaddress
@@ -116,8 +117,23 @@ LIFETIME_FIELDS = (
 )
 
 
+class DefinitionInvalid(RuleViolation):
+    """A definition with problems: the first one as the message and field (what the API answers),
+    and `problems`, every problem found, for a form that shows them all at once beside their
+    fields."""
+
+    def __init__(self, problems: list[RuleViolation]):
+        first = problems[0]
+        super().__init__(first.message, field=first.field, code=first.code)
+        self.problems = problems
+
+
+def _problem(field: str, message: str) -> RuleViolation:
+    return RuleViolation(f"{field}: {message}", field=field)
+
+
 def _fail(field: str, message: str):
-    raise RuleViolation(f"{field}: {message}", field=field)
+    raise _problem(field, message)
 
 
 def placeholders_in(text: str) -> list[str]:
@@ -200,8 +216,8 @@ def url_check(*, field: str, url: str, policy: EgressPolicy | None) -> None:
     if parts.scheme != "https" and not (parts.scheme == "http" and allow_http):
         _fail(
             field,
-            f"use an https:// URL (got '{url}'). Plain http is allowed only for local "
-            "development (EGRESS_ALLOW_INSECURE_LOCAL).",
+            f"use an https:// URL (got '{url}'). Plain http is allowed only when the platform "
+            "runs for local development.",
         )
     if not host:
         _fail(field, f"'{url}' has no host; write it as https://host/path.")
@@ -218,98 +234,120 @@ def url_check(*, field: str, url: str, policy: EgressPolicy | None) -> None:
 # --- the definition ------------------------------------------------------------------------------
 
 
-def _check_parameters(parameters) -> dict[str, dict]:
+def _check_parameters(parameters, declared: dict[str, dict]):
+    """Yield the problems of the parameters; fills `declared` (name -> parameter) on the way."""
     if not isinstance(parameters, list):
-        _fail("parameters", 'give a list of parameters, e.g. [{"name": "shop", ...}].')
-    declared: dict[str, dict] = {}
+        yield _problem("parameters", 'give a list of parameters, e.g. [{"name": "shop", ...}].')
+        return
     for index, parameter in enumerate(parameters):
         where = f"parameters[{index}]"
         if not isinstance(parameter, dict):
-            _fail(where, "each parameter is an object with at least a name.")
+            yield _problem(where, "each parameter is an object with at least a name.")
+            continue
         unknown = set(parameter) - PARAMETER_KEYS
         if unknown:
-            _fail(
+            yield _problem(
                 where,
                 f"unknown key(s) {', '.join(sorted(unknown))}; use only "
                 f"{', '.join(sorted(PARAMETER_KEYS))}.",
             )
+            continue
         name = parameter.get("name")
         if not isinstance(name, str) or not PARAMETER_NAME.match(name):
-            _fail(
+            yield _problem(
                 f"{where}.name",
                 "a parameter name starts with a letter or _ and has only letters, digits and _.",
             )
-        if name in declared:
-            _fail(f"{where}.name", f"the parameter '{name}' is declared twice; rename one.")
+        elif name in declared:
+            yield _problem(
+                f"{where}.name", f"the parameter '{name}' is declared twice; rename one."
+            )
         if isinstance(parameter.get("title"), str):
-            name_check(parameter["title"], field=f"{where}.title", what=f"{where}.title: a title")
+            try:
+                name_check(
+                    parameter["title"], field=f"{where}.title", what=f"{where}.title: a title"
+                )
+            except RuleViolation as problem:
+                yield problem
         kind = parameter.get("type", "string")
         if kind not in PARAMETER_TYPES:
-            _fail(f"{where}.type", f"choose one of {', '.join(PARAMETER_TYPES)}.")
+            yield _problem(f"{where}.type", f"choose one of {', '.join(PARAMETER_TYPES)}.")
         pattern = parameter.get("pattern")
         if pattern:
             try:
                 pattern_compile(pattern)
             except PatternError as error:
-                _fail(
+                yield _problem(
                     f"{where}.pattern",
                     f"not a regular expression the platform can run: {error}. Patterns use RE2 "
                     "syntax, which runs in linear time (https://github.com/google/re2/wiki/Syntax).",
                 )
         if parameter.get("secret") and parameter.get("default") not in (None, ""):
-            _fail(
+            yield _problem(
                 f"{where}.default",
                 "a secret parameter has no default; its value is entered when authenticating.",
             )
         for flag in ("required", "secret"):
             if flag in parameter and not isinstance(parameter[flag], bool):
-                _fail(f"{where}.{flag}", "use true or false.")
-        declared[name] = parameter
-    return declared
+                yield _problem(f"{where}.{flag}", "use true or false.")
+        if isinstance(name, str) and name not in declared:
+            declared[name] = parameter
 
 
-def _check_str_dict(field: str, value) -> None:
+def _str_dict_problem(field: str, value):
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        _fail(field, 'give an object of text values, e.g. {"access_type": "offline"}.')
+        return _problem(field, 'give an object of text values, e.g. {"access_type": "offline"}.')
+    return None
 
 
-def _check_scopes(values: dict) -> None:
+def _check_scopes(values: dict):
+    shapes_ok = True
     for field in ("scopes_available", "scopes_default", "test_exempt_scopes"):
         scopes = values.get(field) or []
         if not isinstance(scopes, list) or not all(isinstance(s, str) and s for s in scopes):
-            _fail(field, 'give a list of scope names, e.g. ["read", "write"].')
+            shapes_ok = False
+            yield _problem(field, 'give a list of scope names, e.g. ["read", "write"].')
+    if not shapes_ok:
+        return
     available = values.get("scopes_available") or []
     missing = [s for s in values.get("scopes_default") or [] if available and s not in available]
     if missing:
-        _fail(
+        yield _problem(
             "scopes_default",
-            f"{', '.join(missing)} not in scopes_available; add them there or remove them here.",
+            f"{', '.join(missing)}: not among the available scopes; add them there or "
+            "remove them here.",
         )
     if values.get("auth_scheme") == AuthScheme.TOKEN and (
         values.get("scopes_available") or values.get("scopes_default")
     ):
-        _fail("scopes_available", "token services have no scopes; remove them.")
+        yield _problem("scopes_available", "token services have no scopes; remove them.")
 
 
-def _check_scheme(values: dict, *, has_client_secret: bool, require_client: bool) -> None:
+def _check_scheme(values: dict, *, has_client_secret: bool, require_client: bool):
     scheme = values.get("auth_scheme")
     if scheme not in AuthScheme.values:
-        _fail("auth_scheme", f"choose one of {', '.join(AuthScheme.values)}.")
+        yield _problem("auth_scheme", f"choose one of {', '.join(AuthScheme.values)}.")
+        return
     grant = values.get("grant_type") or ""
     if scheme == AuthScheme.OAUTH2:
         if grant not in GrantType.values:
-            _fail("grant_type", f"an oauth2 service needs one of {', '.join(GrantType.values)}.")
+            yield _problem(
+                "grant_type", f"an OAuth 2.0 service needs one of {', '.join(GrantType.values)}."
+            )
+            return
         if grant == GrantType.AUTHORIZATION_CODE and not values.get("authorize_url"):
-            _fail(
+            yield _problem(
                 "authorize_url",
-                "an oauth2 authorization-code service needs the provider's authorization URL.",
+                "an OAuth 2.0 authorization-code service needs the provider's authorization URL.",
             )
         if not values.get("token_url"):
-            _fail("token_url", "an oauth2 service needs the provider's token URL.")
+            yield _problem("token_url", "an OAuth 2.0 service needs the provider's token URL.")
     elif grant:
-        _fail("grant_type", f"only oauth2 services have a grant type; leave it empty for {scheme}.")
+        yield _problem(
+            "grant_type", f"only oauth2 services have a grant type; leave it empty for {scheme}."
+        )
     if scheme == AuthScheme.OAUTH1:
         for field, what in (
             ("request_token_url", "request-token URL"),
@@ -317,48 +355,52 @@ def _check_scheme(values: dict, *, has_client_secret: bool, require_client: bool
             ("token_url", "access-token URL"),
         ):
             if not values.get(field):
-                _fail(field, f"an oauth1 service needs the provider's {what}.")
+                yield _problem(field, f"an OAuth 1.0a service needs the provider's {what}.")
     if scheme in (AuthScheme.OAUTH2, AuthScheme.OAUTH1) and require_client:
         if not values.get("client_id"):
-            _fail(
+            yield _problem(
                 "client_id",
                 "enter the client id of the OAuth app you registered with the provider (or a "
                 "{{placeholder}} filled in when authenticating).",
             )
         secret_needed = scheme == AuthScheme.OAUTH1 or grant != GrantType.AUTHORIZATION_CODE
         if secret_needed and not has_client_secret:
-            _fail("client_secret", "enter the client secret of the OAuth app.")
-        if scheme == AuthScheme.OAUTH2 and not values.get("pkce", True) and not has_client_secret:
-            _fail(
+            yield _problem("client_secret", "enter the client secret of the OAuth app.")
+        elif scheme == AuthScheme.OAUTH2 and not values.get("pkce", True) and not has_client_secret:
+            yield _problem(
                 "client_secret",
                 "without PKCE an authorization-code service needs a client secret; enter it or "
                 "switch PKCE on.",
             )
     if values.get("client_auth_method", ClientAuthMethod.BASIC) not in ClientAuthMethod.values:
-        _fail("client_auth_method", f"choose one of {', '.join(ClientAuthMethod.values)}.")
+        yield _problem("client_auth_method", f"choose one of {', '.join(ClientAuthMethod.values)}.")
     placement = values.get("credential_placement") or CredentialPlacement.HEADER
     if placement not in CredentialPlacement.values:
-        _fail("credential_placement", f"choose one of {', '.join(CredentialPlacement.values)}.")
-    if placement == CredentialPlacement.HEADER and not values.get("credential_header_name"):
-        _fail(
+        yield _problem(
+            "credential_placement", f"choose one of {', '.join(CredentialPlacement.values)}."
+        )
+    elif placement == CredentialPlacement.HEADER and not values.get("credential_header_name"):
+        yield _problem(
             "credential_header_name", "name the header the credential goes in, e.g. Authorization."
         )
-    if placement == CredentialPlacement.QUERY and not values.get("credential_query_param"):
-        _fail("credential_query_param", "name the query parameter the credential goes in.")
-    if placement == CredentialPlacement.BASIC and scheme != AuthScheme.TOKEN:
-        _fail("credential_placement", "basic placement is for token services (user name + key).")
+    elif placement == CredentialPlacement.QUERY and not values.get("credential_query_param"):
+        yield _problem("credential_query_param", "name the query parameter the credential goes in.")
+    elif placement == CredentialPlacement.BASIC and scheme != AuthScheme.TOKEN:
+        yield _problem(
+            "credential_placement", "basic placement is for token services (user name + key)."
+        )
     warning = discouraged_scheme_warning(auth_scheme=scheme, grant_type=grant)
     if warning and not values.get("discouraged_acknowledged"):
-        _fail(
+        yield _problem(
             "discouraged_acknowledged",
-            f"{warning} If the provider offers nothing else, set discouraged_acknowledged to true.",
+            f"{warning} If the provider offers nothing else, acknowledge this warning.",
         )
 
 
-def _check_lifetimes(values: dict) -> None:
+def _check_lifetimes(values: dict):
     lifetime = values.get("default_token_lifetime", 3600)
     if not isinstance(lifetime, int) or isinstance(lifetime, bool) or lifetime <= 0:
-        _fail(
+        yield _problem(
             "default_token_lifetime",
             "give the access-token lifetime in seconds to assume when the provider sends no "
             "expires_in (a positive number; tokens are never assumed to live forever).",
@@ -366,12 +408,14 @@ def _check_lifetimes(values: dict) -> None:
     for field in LIFETIME_FIELDS:
         value = values.get(field)
         if value is not None and (not isinstance(value, int) or value <= 0):
-            _fail(field, "give a positive number of seconds, or leave it empty if unknown.")
+            yield _problem(
+                field, "give a positive number of seconds, or leave it empty if unknown."
+            )
     timeout = values.get("token_request_timeout")
     if timeout is not None and (
         not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 120
     ):
-        _fail(
+        yield _problem(
             "token_request_timeout",
             "give the seconds a token request may take, from 1 to 120, or leave it empty for the "
             "platform's default.",
@@ -380,74 +424,142 @@ def _check_lifetimes(values: dict) -> None:
     if not isinstance(codes, list) or not all(
         isinstance(c, int) and 400 <= c <= 599 for c in codes
     ):
-        _fail("expired_status_codes", "give HTTP status codes from 400 to 599, e.g. [401].")
+        yield _problem(
+            "expired_status_codes", "give HTTP status codes from 400 to 599, e.g. [401]."
+        )
     if values.get("umbrella_status", UmbrellaStatus.UNKNOWN) not in UmbrellaStatus.values:
-        _fail("umbrella_status", f"choose one of {', '.join(UmbrellaStatus.values)}.")
+        yield _problem("umbrella_status", f"choose one of {', '.join(UmbrellaStatus.values)}.")
 
 
 def _check_placeholders(values: dict, declared: dict[str, dict], client_secret: str | None):
     response_parameters = values.get("token_response_parameters") or {}
-    _check_str_dict("token_response_parameters", response_parameters)
+    shape = _str_dict_problem("token_response_parameters", response_parameters)
+    if shape:
+        yield shape
+        response_parameters = {}
     known = set(declared) | set(response_parameters.values())
     texts = [(field, values.get(field) or "") for field in (*ALL_URL_FIELDS, "client_id")]
     for field in ("authorize_params", "token_params", "refresh_params"):
         params = values.get(field) or {}
-        _check_str_dict(field, params)
+        shape = _str_dict_problem(field, params)
+        if shape:
+            yield shape
+            continue
         texts.extend((f"{field}.{key}", value) for key, value in params.items())
     if client_secret:
         texts.append(("client_secret", client_secret))
     for field, text in texts:
         for name in placeholders_in(text):
             if name not in known:
-                _fail(
+                yield _problem(
                     field,
                     f"the placeholder {{{{{name}}}}} is not declared; add a parameter named "
                     f"'{name}' or correct the placeholder.",
                 )
+                break  # one problem per field is enough to fix it
     for name in placeholders_in(client_secret or ""):
-        if not declared.get(name, {}).get("secret"):
-            _fail(
+        if name in declared and not declared[name].get("secret"):
+            yield _problem(
                 "parameters",
-                f"the parameter '{name}' fills in the client secret; mark it secret: true.",
+                f"the parameter '{name}' fills in the client secret; mark it secret.",
             )
 
 
-def _check_test_path(values: dict, declared: dict[str, dict]) -> None:
+def _check_test_path(values: dict, declared: dict[str, dict]):
     """A path on the base URL, never a URL of its own: the test request carries the credentials,
     which go only where the service sends them (its base URL)."""
     path = values.get("test_path") or ""
     if not path:
         return
     if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
-        _fail(
+        yield _problem(
             "test_path",
             f"give a path on the base URL that starts with /, e.g. /user (got '{path}').",
         )
+        return
     if any(c.isspace() for c in path) or "\\" in path:
-        _fail("test_path", "a path has no spaces or backslashes; percent-encode them.")
+        yield _problem("test_path", "a path has no spaces or backslashes; percent-encode them.")
+        return
     if not values.get("base_url"):
-        _fail("test_path", "the test path is called on the base URL: set base_url first.")
+        yield _problem(
+            "test_path", "the test path is called on the base URL: set the base URL first."
+        )
+        return
     for name in placeholders_in(path):
         if name not in declared:
-            _fail(
+            yield _problem(
                 "test_path",
                 f"the placeholder {{{{{name}}}}} is not declared; add a parameter named '{name}' "
                 "or correct the placeholder.",
             )
+            return
 
 
-def _check_no_nulls(values: dict) -> None:
+def _check_no_nulls(values: dict):
     """null where the definition holds a value (a list, a mapping, a number) would be saved as
     nothing at all: refused, naming the field."""
     for field in DEFINITION_FIELDS:
         model_field = Service._meta.get_field(field)
         if field in values and values[field] is None and not model_field.null:
             default = model_field.get_default()
-            _fail(
+            yield _problem(
                 field,
                 f"null is not a value here; send {default!r} for none, or leave the field out "
                 "to keep what it is.",
             )
+
+
+def _raised(check, **kwargs):
+    """The problem a raising check finds, as a list of zero or one."""
+    try:
+        check(**kwargs)
+    except RuleViolation as problem:
+        return [problem]
+    return []
+
+
+def definition_problems(
+    *,
+    values: dict,
+    organization=None,
+    client_secret: str | None = None,
+    has_client_secret: bool = False,
+    require_client: bool = True,
+    check_hosts: bool = True,
+) -> list[RuleViolation]:
+    """Every problem of the definition, each a RuleViolation naming its field, in the order a
+    person would fix them (at most one per field and check)."""
+    problems: list[RuleViolation] = []
+    if not (values.get("name") or "").strip():
+        problems.append(_problem("name", "give the service a name."))
+    nulls = list(_check_no_nulls(values))
+    if nulls:
+        # Every later check reads these values; with nulls in them it would only add confusion.
+        return problems + nulls
+    if values.get("name"):
+        problems += _raised(name_check, name=values["name"], what="name: a service's name")
+    problems += _check_scheme(
+        values,
+        has_client_secret=has_client_secret or bool(client_secret),
+        require_client=require_client,
+    )
+    problems += _check_scopes(values)
+    if not isinstance(values.get("scope_separator", " "), str):
+        problems.append(
+            _problem("scope_separator", 'give the text between scopes, usually " " or ",".')
+        )
+    declared: dict[str, dict] = {}
+    problems += _check_parameters(values.get("parameters") or [], declared)
+    problems += _check_placeholders(values, declared, client_secret)
+    problems += _check_test_path(values, declared)
+    problems += _check_lifetimes(values)
+    policy = EgressPolicy.for_organization(organization) if check_hosts else None
+    for field in ALL_URL_FIELDS:
+        problems += _raised(url_check, field=field, url=values.get(field) or "", policy=policy)
+    for field in ("issuer", "icon", "documentation_url"):
+        # Shown to people or compared, never called by the platform: form only, no host check.
+        problems += _raised(url_check, field=field, url=values.get(field) or "", policy=None)
+    return problems
 
 
 def definition_validate(
@@ -459,32 +571,21 @@ def definition_validate(
     require_client: bool = True,
     check_hosts: bool = True,
 ) -> None:
-    """Raise RuleViolation(field=...) for the first problem in the definition.
+    """Raise DefinitionInvalid (a RuleViolation naming the first problem's field, with every
+    problem in `problems`) when the definition has any problem.
 
     `client_secret` is a new plaintext secret being set (checked for placeholders);
     `has_client_secret` says a secret is set (new or kept). Catalog connectors pass
     require_client=False (an organization brings its own OAuth app) and check_hosts=False (no DNS
     at migrate time; the egress module still checks at connect time).
     """
-    if not (values.get("name") or "").strip():
-        _fail("name", "give the service a name.")
-    _check_no_nulls(values)
-    name_check(values["name"], what="name: a service's name")
-    _check_scheme(
-        values,
-        has_client_secret=has_client_secret or bool(client_secret),
+    problems = definition_problems(
+        values=values,
+        organization=organization,
+        client_secret=client_secret,
+        has_client_secret=has_client_secret,
         require_client=require_client,
+        check_hosts=check_hosts,
     )
-    _check_scopes(values)
-    if not isinstance(values.get("scope_separator", " "), str):
-        _fail("scope_separator", 'give the text between scopes, usually " " or ",".')
-    declared = _check_parameters(values.get("parameters") or [])
-    _check_placeholders(values, declared, client_secret)
-    _check_test_path(values, declared)
-    _check_lifetimes(values)
-    policy = EgressPolicy.for_organization(organization) if check_hosts else None
-    for field in ALL_URL_FIELDS:
-        url_check(field=field, url=values.get(field) or "", policy=policy)
-    for field in ("issuer", "icon", "documentation_url"):
-        # Shown to people or compared, never called by the platform: form only, no host check.
-        url_check(field=field, url=values.get(field) or "", policy=None)
+    if problems:
+        raise DefinitionInvalid(problems)

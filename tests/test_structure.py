@@ -25,6 +25,7 @@ INTERFACE_MODULES = {
     "serializers.py",
     "urls.py",
     "admin.py",
+    "admin_forms.py",
     "views.py",
     "forms.py",
     # The Connections and Services pages (pages/), apart from the other pages' views.py/forms.py.

@@ -18,6 +18,7 @@ from events.models import AuthEvent, EmailDelivery, EventKind
 from lifecycle.refresh import authentication_refresh
 from services.models import Service
 from tests.connections.helpers import custom_service, oauth2_service, org_kwargs
+from tests.services.admin_form import posted_from
 
 pytestmark = pytest.mark.django_db
 
@@ -232,14 +233,7 @@ def test_the_admin_warns_the_editor(tenant, server, attacker, client):
     service, auth = owners_token_auth_on_contributors_service(tenant, server)
     client.force_login(tenant.owner)
     page = client.get(reverse("admin:services_service_change", args=[service.pk]))
-    form = page.context["adminform"].form
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if value is True:
-            data[name] = "on"
-        elif value not in (None, False):
-            data[name] = value
+    data = posted_from(page.context["adminform"].form)
     data["base_url"] = attacker + "/api"
 
     response = client.post(

@@ -13,7 +13,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from auths.models import Authentication, AuthStatus
+from auths.models import Authentication, AuthStatus, OAuthTransaction
 from connections.browser_flows import member_return_path
 from connections.token_auth import authentication_create_token
 from infrastructure.errors import RuleViolation
@@ -191,7 +191,9 @@ def test_a_connector_without_the_organizations_own_oauth_app_cannot_be_connected
         {"workspace": str(personal_workspace(tenant, tenant.contributor).pk)},
     )
     assert response.status_code == 400
-    assert "GitHub has no OAuth app (client id) yet" in text_of(response)
+    refusal = text_of(response)
+    assert "Not set up yet" in refusal and "Ask the owner of Acme to set it up" in refusal
+    assert not OAuthTransaction.objects.filter(service=github).exists()
 
 
 def test_each_scheme_asks_only_for_its_own_fields(tenant, server):
@@ -502,7 +504,7 @@ def test_the_admin_shows_the_redirect_uri_on_the_add_and_change_pages(tenant, se
     add = client.get(reverse("admin:services_service_add"))
     assert add.status_code == 302 and "reserved_id=" in add["Location"]
     reserved = add["Location"].split("reserved_id=")[1]
-    form = client.get(add["Location"])
+    form = client.get(add["Location"] + "&scheme=authorization_code")
     assert f"/api/oauth/callback/{reserved}/" in form.content.decode()
     response = client.post(
         add["Location"],
@@ -524,6 +526,8 @@ def test_the_admin_shows_the_redirect_uri_on_the_add_and_change_pages(tenant, se
             "default_token_lifetime": 3600,
             "umbrella_status": "unknown",
             "pkce": "on",
+            "parameters-TOTAL_FORMS": "0",
+            "parameters-INITIAL_FORMS": "0",
             **{
                 field: value
                 for field, value in {

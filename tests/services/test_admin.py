@@ -20,6 +20,20 @@ def owner_client(client, tenant):
     return client
 
 
+def parameter_rows(*rows: dict) -> dict:
+    """The inline parameter rows of the admin form, as the browser posts them."""
+    data = {
+        "parameters-TOTAL_FORMS": str(len(rows)),
+        "parameters-INITIAL_FORMS": "0",
+        "parameters-MIN_NUM_FORMS": "0",
+        "parameters-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        for key, value in {"type": "string", "required": "on", **row}.items():
+            data[f"parameters-{index}-{key}"] = value
+    return data
+
+
 def form_data(organization, **overrides):
     data = {
         "organization": organization.pk,
@@ -31,25 +45,20 @@ def form_data(organization, **overrides):
         "pkce": "on",
         "authorize_url": "https://crm.admin.example/oauth/authorize",
         "token_url": "https://crm.admin.example/oauth/token",
-        "scopes_available": '["read"]',
-        "scopes_default": '["read"]',
+        "scopes_available": "read",
+        "scopes_default": "read",
         "scope_separator": " ",
-        "authorize_params": "{}",
-        "token_params": "{}",
-        "refresh_params": "{}",
         "client_auth_method": "basic",
         "client_id": "admin-client",
         "base_url": "https://crm.admin.example/api",
         "credential_placement": "header",
         "credential_header_name": "Authorization",
         "credential_prefix": "Bearer",
-        "parameters": "[]",
         "default_token_lifetime": "3600",
-        "token_response_parameters": "{}",
-        "expired_status_codes": "[401]",
+        "expired_status_codes": "401",
         "umbrella_status": "unknown",
-        "test_exempt_scopes": "[]",
         "new_client_secret": SECRET,
+        **parameter_rows(),
     }
     data.update(overrides)
     return data
@@ -88,12 +97,6 @@ def test_embedded_owner_adds_token_service_through_admin(client, embedded_tenant
         name="Embedded Token",
         auth_scheme="token",
         grant_type="",
-        authorize_url="",
-        token_url="",
-        scopes_available="[]",
-        scopes_default="[]",
-        client_id="",
-        new_client_secret="",
         credential_header_name="X-Api-Key",
     )
     response = client.post(reverse("admin:services_service_add"), data)
@@ -137,9 +140,9 @@ def test_change_through_admin_keeps_secret_when_left_empty(owner_client, tenant)
     data["authorize_url"] = service.authorize_url
     data["token_url"] = service.token_url
     data["base_url"] = service.base_url
-    data["scopes_available"] = '["contacts.read", "contacts.write"]'
-    data["scopes_default"] = '["contacts.read"]'
-    data["parameters"] = '[{"name": "subdomain"}]'
+    data["scopes_available"] = "contacts.read, contacts.write"
+    data["scopes_default"] = "contacts.read"
+    data.update(parameter_rows({"name": "subdomain"}))
     data["slug"] = service.slug
     response = owner_client.post(reverse("admin:services_service_change", args=[service.pk]), data)
     assert response.status_code == 302, response.content.decode()[:3000]
