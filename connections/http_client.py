@@ -12,7 +12,9 @@
   once through auths.refresh.authentication_refresh (the same locked critical section as the Celery
   task) and the request replayed once. If the refresh cannot happen, the original answer is
   returned.
-- All traffic goes through infrastructure.egress (timeouts, SSRF guard, same-host redirects only, size cap).
+- All traffic goes through infrastructure.egress (timeouts, SSRF guard, same-host redirects only, size cap),
+  on a session pooled per thread and egress policy: keep-alive to the API, the address checked on
+  every request, no cookies kept from one call to the next.
 - The credentials never come back: a response that reflects them (an echo endpoint, an error
   message quoting the request) has them replaced with "[redacted]" in its body and headers.
 - last_used_at is recorded (to the minute: at most one write per minute per authentication).
@@ -304,23 +306,30 @@ def _scrub(result: "HttpResult", secrets: list[str]) -> "HttpResult":
 
 
 @sensitive_variables()
-def _session(authentication: Authentication):
+def _session_and_auth(authentication: Authentication, basic):
+    """The pooled guarded session for the organization's egress policy (per thread: keep-alive to
+    the API, the address checked on every request, no cookies kept; see
+    egress.pooled_http_session) and the `auth=` for this request: HTTP Basic, the OAuth 1.0a
+    signer, or None when the credentials are in a header or the query."""
     policy = egress.EgressPolicy.for_organization(authentication.organization)
     service = authentication.service
-    if service.auth_scheme == AuthScheme.OAUTH1:
-        values = ParameterValues.of(authentication)
-        client_key, client_secret = client_credentials_of(service=service, values=values)
-        secret = authentication.token_secret
-        return egress.oauth1_session(
-            policy=policy,
-            client_key=client_key,
-            client_secret=client_secret,
-            resource_owner_key=authentication.access_token.reveal(),
-            resource_owner_secret=secret.reveal() if secret is not None else None,
-            total=settings.HTTP_CLIENT_DEADLINE_SECONDS,
-        )
-    return egress.http_session(
-        policy=policy, follow_redirects=True, total=settings.HTTP_CLIENT_DEADLINE_SECONDS
+    oauth1 = service.auth_scheme == AuthScheme.OAUTH1
+    session = egress.pooled_http_session(
+        policy=policy,
+        # OAuth 1.0a signs one URL: a redirect would replay the signature (and its nonce).
+        follow_redirects=not oauth1,
+        total=settings.HTTP_CLIENT_DEADLINE_SECONDS,
+    )
+    if not oauth1:
+        return session, basic
+    values = ParameterValues.of(authentication)
+    client_key, client_secret = client_credentials_of(service=service, values=values)
+    secret = authentication.token_secret
+    return session, egress.oauth1_signer(
+        client_key=client_key,
+        client_secret=client_secret,
+        resource_owner_key=authentication.access_token.reveal(),
+        resource_owner_secret=secret.reveal() if secret is not None else None,
     )
 
 
@@ -331,7 +340,7 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
     basic = None
     if authentication.service.auth_scheme != AuthScheme.OAUTH1:
         basic = _inject(authentication, headers, query)
-    session = _session(authentication)
+    session, auth = _session_and_auth(authentication, basic)
     try:
         response = session.request(
             method,
@@ -340,7 +349,7 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
             headers=headers,
             json=json,
             data=data if data is not None else body,
-            auth=basic,
+            auth=auth,
         )
     except egress.EgressRefused as error:
         raise RuleViolation(f"The request was refused: {error}", field="path_or_url") from None
@@ -350,8 +359,6 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
         raise UpstreamError("The service did not answer in time.") from None
     except requests.RequestException as error:
         raise UpstreamError(f"The service could not be reached ({type(error).__name__}).") from None
-    finally:
-        session.close()
     result = HttpResult(
         status=response.status_code, headers=dict(response.headers), body=response.content
     )
