@@ -86,22 +86,30 @@ class DeadlineExceeded(requests.Timeout):
 
 class _Watchdog:
     """One daemon thread that shuts sockets down when their deadline passes. Cheap per call: a heap
-    push and a condition notify, no thread per request."""
+    push, and a wake-up of the thread only when the new deadline comes before the one it sleeps
+    until (a wake-up per call would hand the GIL to this thread on every request)."""
 
     def __init__(self):
         self._lock = threading.Condition()
         self._heap: list = []
         self._order = itertools.count()
         self._thread = None
+        self._wakes_at = float("inf")  # when the thread looks at the heap next
 
     def watch(self, when: float, watch: "_CallWatch") -> None:
         with self._lock:
+            # Finished calls are dropped here too, not only by the thread (which now sleeps until
+            # the earliest deadline), so a busy thread's heap holds its calls in flight.
+            while self._heap and self._heap[0][2].finished:
+                heapq.heappop(self._heap)
             heapq.heappush(self._heap, (when, next(self._order), watch))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="egress-deadlines")
                 self._thread.daemon = True
                 self._thread.start()
-            self._lock.notify()
+            if when < self._wakes_at:
+                self._wakes_at = when  # until the thread sets it from the heap
+                self._lock.notify()
 
     def _run(self) -> None:
         with self._lock:
@@ -109,11 +117,13 @@ class _Watchdog:
                 while self._heap and self._heap[0][2].finished:
                     heapq.heappop(self._heap)
                 if not self._heap:
-                    self._lock.wait(timeout=60)
+                    self._wakes_at = float("inf")
+                    self._lock.wait()
                     continue
                 when = self._heap[0][0]
                 remaining = when - time.monotonic()
                 if remaining > 0:
+                    self._wakes_at = when
                     self._lock.wait(timeout=remaining)
                     continue
                 _, _, watch = heapq.heappop(self._heap)
@@ -164,6 +174,7 @@ class _CallWatch:
     def finish(self) -> None:
         with self._lock:
             self.finished = True
+            self.sockets = []  # a pooled socket outlives the call: hold no reference to it
 
 
 def _cut(sock) -> None:
