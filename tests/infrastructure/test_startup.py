@@ -1,0 +1,101 @@
+"""`manage.py prepare_run` (what scripts/run does before starting the Procfile): migrations
+applied only when some are unapplied, static files collected only when their inputs changed,
+the demo organization created only on an empty installation."""
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from infrastructure.startup import STATIC_STAMP_NAME, migrations_pending, static_inputs_digest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def static_dirs(tmp_path, settings):
+    """One static input folder of our own and an empty STATIC_ROOT."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "site.css").write_text("body { color: black }\n")
+    settings.STATICFILES_DIRS = [source]
+    settings.STATIC_ROOT = tmp_path / "collected"
+    return source, tmp_path / "collected"
+
+
+def prepare() -> str:
+    out = StringIO()
+    call_command("prepare_run", stdout=out)
+    return out.getvalue()
+
+
+def test_the_static_digest_follows_the_inputs(static_dirs):
+    source, _ = static_dirs
+    first = static_inputs_digest()
+    assert static_inputs_digest() == first
+    (source / "site.css").write_text("body { color: navy }\n")
+    changed = static_inputs_digest()
+    assert changed != first
+    (source / "extra.js").write_text("'use strict';\n")
+    assert static_inputs_digest() != changed
+
+
+@pytest.mark.django_db
+def test_static_files_are_collected_only_when_their_inputs_changed(static_dirs):
+    source, collected = static_dirs
+    prepare()
+    assert (collected / "site.css").read_text() == "body { color: black }\n"
+    assert (collected / STATIC_STAMP_NAME).read_text().strip() == static_inputs_digest()
+
+    (collected / "site.css").unlink()  # a second start with the same inputs collects nothing
+    prepare()
+    assert not (collected / "site.css").exists()
+
+    (source / "site.css").write_text("body { color: navy }\n")  # an input changed: collected
+    prepare()
+    assert (collected / "site.css").read_text() == "body { color: navy }\n"
+
+
+@pytest.mark.django_db
+def test_a_migrated_database_has_no_pending_migrations():
+    assert migrations_pending() is False
+
+
+def test_a_second_start_migrates_nothing_and_keeps_the_demo(tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DATA_DIR=str(tmp_path / "data"),
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+        FIELD_ENCRYPTION_KEYS="X0Rr8cJk1v0e9o5v4C8b6G1mQ2p7Yw3sT9uL4nZ5aB0=",
+    )
+
+    def prepare_run():
+        result = subprocess.run(
+            [sys.executable, "manage.py", "prepare_run"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    first = prepare_run()
+    assert "Applying workspaces." in first
+    assert "owner@demo.example" in first
+    assert (tmp_path / "static" / "admin" / "css" / "base.css").exists()
+    assert (tmp_path / "static" / STATIC_STAMP_NAME).exists()
+
+    second = prepare_run()
+    assert "Applying" not in second
+    assert "no demo organization created" in second
