@@ -21,10 +21,13 @@
 """
 
 import base64
+import hashlib
 import json as jsonlib
 import logging
 import posixpath
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
@@ -289,14 +292,59 @@ def _credential_strings(authentication: Authentication) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
-def _redacted(text: str, secrets: list[str]) -> str:
+# What to scrub from answers, per process, for the last SCRUB_FORMS_KEPT authentications used:
+# building it decrypts up to six secrets, which cost more than the whole call to a fast API. The
+# key is a digest of everything the forms derive from (the ciphertexts: a new token is a new
+# ciphertext), so a changed secret is never missed. Kept in memory only, never on the instance
+# (a pickled model would carry it).
+SCRUB_FORMS_KEPT = 128
+_scrub_forms_cache: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+_scrub_forms_lock = threading.Lock()
+
+
+def _scrub_forms_key(authentication: Authentication) -> str:
+    service = authentication.service
+    sources = (
+        authentication.access_token,
+        authentication.refresh_token,
+        authentication.token_secret,
+        authentication.api_key,
+        authentication.password,
+        authentication.secret_parameters,
+        service.client_secret,
+        authentication.username,
+        service.credential_placement,
+        service.client_id,
+        jsonlib.dumps(authentication.parameters or {}, sort_keys=True, default=str),
+    )
+    text = "\0".join(str(getattr(value, "ciphertext", value) or "") for value in sources)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@sensitive_variables()
+def _scrub_forms(authentication: Authentication) -> tuple[str, ...]:
+    key = _scrub_forms_key(authentication)
+    with _scrub_forms_lock:
+        forms = _scrub_forms_cache.get(key)
+        if forms is not None:
+            _scrub_forms_cache.move_to_end(key)
+            return forms
+    forms = tuple(_credential_strings(authentication))
+    with _scrub_forms_lock:
+        _scrub_forms_cache[key] = forms
+        while len(_scrub_forms_cache) > SCRUB_FORMS_KEPT:
+            _scrub_forms_cache.popitem(last=False)
+    return forms
+
+
+def _redacted(text: str, secrets) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
     return text
 
 
 @sensitive_variables()
-def _scrub(result: "HttpResult", secrets: list[str]) -> "HttpResult":
+def _scrub(result: "HttpResult", secrets) -> "HttpResult":
     body = result.body
     for secret in secrets:
         body = body.replace(secret.encode(), REDACTED.encode())
@@ -362,7 +410,7 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
     result = HttpResult(
         status=response.status_code, headers=dict(response.headers), body=response.content
     )
-    secrets = _credential_strings(authentication)
+    secrets = _scrub_forms(authentication)
     parts = urlsplit(url)  # logged without the query string, which may carry credentials
     logger.debug(
         "HTTP client %s %s://%s%s -> %s (authentication %s)",

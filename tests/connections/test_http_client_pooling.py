@@ -12,6 +12,7 @@ import urllib3.util.connection
 from auths.models import Authentication
 from connections.http_client import http_request
 from infrastructure.egress import EgressPolicy, pooled_http_session
+from infrastructure.encryption import Sealed
 from infrastructure.errors import RuleViolation
 from tests.connections.helpers import custom_service
 from workspaces.models import Organization
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 class _CountingHandler(BaseHTTPRequestHandler):
     """Counts connections (one handler per connection) and requests, sets a cookie on every
-    answer and echoes the Cookie header it received. `close` makes it close every connection."""
+    answer and echoes the Cookie header it received (the Authorization header on /reflect). `close` makes it close every connection."""
 
     protocol_version = "HTTP/1.1"
 
@@ -33,7 +34,8 @@ class _CountingHandler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
         with self.server.lock:
             self.server.requests += 1
-        body = (self.headers.get("Cookie") or "").encode()
+        reflected = "Authorization" if self.path.startswith("/reflect") else "Cookie"
+        body = (self.headers.get(reflected) or "").encode()
         self.send_response(200)
         self.send_header("Set-Cookie", "session=tenant-a-secret; Path=/")
         self.send_header("Content-Length", str(len(body)))
@@ -148,3 +150,16 @@ def test_each_thread_has_its_own_session(tenant, api_server):
     thread.join()
     assert theirs[0] is not mine
     assert pooled_http_session(policy=policy) is mine
+
+
+def test_a_changed_credential_is_redacted_from_the_next_answer(tenant, api_server):
+    """What to redact is kept between calls (connections/http_client.py, _scrub_forms): a new
+    secret must be redacted as soon as it is used."""
+    auth = key_auth(tenant, f"http://127.0.0.1:{api_server.server_port}")
+    first = http_request(authentication=auth, method="GET", path_or_url="/reflect")
+    assert b"secret-key-123" not in first.body and b"[redacted]" in first.body
+
+    auth.api_key = Sealed.seal("another-secret-key-456")
+    auth.save(update_fields=["api_key"])
+    second = http_request(authentication=auth, method="GET", path_or_url="/reflect")
+    assert b"another-secret-key-456" not in second.body and b"[redacted]" in second.body
