@@ -3,6 +3,10 @@
 
 - migrations: applied only when some are unapplied (`migrations_pending`); a `migrate` with
   nothing to apply costs a second of CPU on every start;
+- system checks: the ones that guard a start (encryption keys, models, database, security,
+  caches, ...), not the developers' template and URL checks (`start_check_messages`), which
+  import every template tag library and every view: a second of CPU on each start, to find
+  mistakes that `manage.py check`, runserver and the test suite report;
 - static files: collected (and compressed by WhiteNoise) only when their inputs changed: the
   digest of every file the static finders list (path, size, modification time) and the storage
   settings, kept in STATIC_ROOT next to what it describes (`static_inputs_digest`, like the venv's
@@ -15,12 +19,25 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
+from django.core.checks import CheckMessage, Tags
+from django.core.checks.registry import registry
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
 # collectstatic's default ignore patterns: the same files it would copy.
 STATIC_IGNORE_PATTERNS = ["CVS", ".*", "*~"]
 STATIC_STAMP_NAME = ".collectstatic-inputs"
+DEVELOPER_CHECK_TAGS = frozenset({Tags.templates, Tags.urls})
+
+
+def start_check_messages() -> list[CheckMessage]:
+    """What the system checks say, less the checks tagged only as developer checks."""
+    messages = []
+    for check in registry.get_checks(include_deployment_checks=False):
+        if check.tags and set(check.tags) <= DEVELOPER_CHECK_TAGS:
+            continue
+        messages.extend(check(app_configs=None, databases=None))
+    return [message for message in messages if not message.is_silenced()]
 
 
 def migrations_pending(*, database: str = "default") -> bool:

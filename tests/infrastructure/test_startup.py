@@ -1,6 +1,7 @@
-"""`manage.py prepare_run` (what scripts/run does before starting the Procfile): migrations
-applied only when some are unapplied, static files collected only when their inputs changed,
-the demo organization created only on an empty installation."""
+"""`manage.py prepare_run` (what scripts/run does before starting the Procfile): the system checks
+that guard a start (not the developers' template and URL checks), migrations applied only when
+some are unapplied, static files collected only when their inputs changed, the demo organization
+created only on an empty installation."""
 
 import os
 import subprocess
@@ -9,9 +10,14 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
-from infrastructure.startup import STATIC_STAMP_NAME, migrations_pending, static_inputs_digest
+from infrastructure.startup import (
+    STATIC_STAMP_NAME,
+    migrations_pending,
+    start_check_messages,
+    static_inputs_digest,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +64,22 @@ def test_static_files_are_collected_only_when_their_inputs_changed(static_dirs):
     (source / "site.css").write_text("body { color: navy }\n")  # an input changed: collected
     prepare()
     assert (collected / "site.css").read_text() == "body { color: navy }\n"
+
+
+def test_a_start_without_usable_encryption_keys_is_refused(settings, static_dirs):
+    settings.FIELD_ENCRYPTION_KEYS = []
+    assert "infrastructure.E001" in {message.id for message in start_check_messages()}
+    errors = StringIO()
+    with pytest.raises(CommandError, match="system checks"):
+        call_command("prepare_run", stdout=StringIO(), stderr=errors)
+    assert "infrastructure.E001" in errors.getvalue()
+    assert not (static_dirs[1] / STATIC_STAMP_NAME).exists()  # stopped before anything else
+
+
+def test_the_start_checks_leave_out_only_the_template_and_url_checks(settings):
+    settings.SILENCED_SYSTEM_CHECKS = []
+    settings.CSRF_FAILURE_VIEW = "no.such.view"  # a security check: still run at start
+    assert "security.E102" in {message.id for message in start_check_messages()}
 
 
 @pytest.mark.django_db

@@ -2,10 +2,11 @@
 when it has something to do, in one process (infrastructure/startup.py says when)."""
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from infrastructure.startup import (
     migrations_pending,
+    start_check_messages,
     static_files_collected,
     static_files_current,
     static_inputs_digest,
@@ -18,8 +19,16 @@ class Command(BaseCommand):
         "the demo organization on an empty installation."
     )
 
+    # The start's own selection of checks, below (infrastructure/startup.py says which).
+    requires_system_checks = []
+
     def handle(self, *args, **options):
         verbosity = options["verbosity"]
+        messages = start_check_messages()
+        for message in messages:
+            self.stderr.write(str(message))
+        if any(message.is_serious() for message in messages):
+            raise CommandError("The system checks above failed; nothing was started.")
         if migrations_pending():
             call_command("migrate", interactive=False, verbosity=verbosity)
         else:
