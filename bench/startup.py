@@ -142,6 +142,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children so far."""
+    ticks = 0
+    for each in descendants(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def memory_kib(pid: int) -> tuple[int, int]:
     """(RSS, PSS) in KiB of a process and its children."""
     rss = pss = 0
@@ -205,6 +217,7 @@ def start_once(
                 if match:
                     pids[match.group(1)] = int(match.group(2))
             result["memory"] = {name: memory_kib(pid) for name, pid in pids.items()}
+            result["cpu"] = {name: cpu_seconds(pid) for name, pid in pids.items()}
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -222,7 +235,7 @@ def main(argv=None) -> int:
 
     root = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     subjects = {"platform": platform_command, "bare": bare_project}
-    cold, warm, memory = {}, {name: [] for name in subjects}, {}
+    cold, warm, memory, cpu = {}, {name: [] for name in subjects}, {}, {}
     for run in range(args.runs + 1):
         for name, make in subjects.items():
             port = free_port()
@@ -234,6 +247,7 @@ def main(argv=None) -> int:
                 warm[name].append(outcome["health_s"])
             if "memory" in outcome:
                 memory[name] = outcome["memory"]
+                cpu[name] = outcome["cpu"]
 
     platform, bare = statistics.median(warm["platform"]), statistics.median(warm["bare"])
     load = os.getloadavg()[0]
@@ -252,13 +266,17 @@ def main(argv=None) -> int:
         f"\nwarm starts: platform {', '.join(f'{s:.2f}' for s in warm['platform'])} s; "
         f"bare {', '.join(f'{s:.2f}' for s in warm['bare'])} s\n"
     )
-    print("| process | platform RSS / PSS | bare RSS / PSS |")
-    print("| --- | --- | --- |")
+    print(
+        "| process (last warm start) | platform RSS / PSS | bare RSS / PSS | "
+        "platform CPU to start | bare CPU to start |"
+    )
+    print("| --- | --- | --- | --- | --- |")
     for process in ("web", "worker", "beat"):
         cells = []
         for name in subjects:
             rss, pss = memory.get(name, {}).get(process, (0, 0))
             cells.append(f"{rss / 1024:.0f} / {pss / 1024:.0f} MiB")
+        cells += [f"{cpu.get(name, {}).get(process, 0):.2f} s" for name in subjects]
         print(f"| {process} | {' | '.join(cells)} |")
     return 0
 
