@@ -21,7 +21,6 @@
 """
 
 import base64
-import hashlib
 import json as jsonlib
 import logging
 import posixpath
@@ -226,17 +225,13 @@ def credential_names(service) -> tuple[str | None, str | None]:
 
 
 @sensitive_variables()
-def _inject(authentication: Authentication, headers: dict, query: dict):
+def _inject(authentication: Authentication, revealed: "_Revealed", headers: dict, query: dict):
     """Add the credentials; returns the `auth=` argument for requests (Basic), if any."""
     service = authentication.service
-    if service.auth_scheme == AuthScheme.OAUTH2:
-        secret = authentication.access_token
-    else:
-        secret = authentication.api_key
-    value = secret.reveal() if secret is not None else ""
+    value = revealed.credential
     placement = service.credential_placement
     if placement == CredentialPlacement.BASIC:
-        password = authentication.password.reveal() if authentication.password else ""
+        password = revealed.password
         if authentication.username:
             return (authentication.username, password or value)
         return (value, password)
@@ -292,17 +287,27 @@ def _credential_strings(authentication: Authentication) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
-# What to scrub from answers, per process, for the last SCRUB_FORMS_KEPT authentications used:
-# building it decrypts up to six secrets, which cost more than the whole call to a fast API. The
-# key is a digest of everything the forms derive from (the ciphertexts: a new token is a new
-# ciphertext), so a changed secret is never missed. Kept in memory only, never on the instance
-# (a pickled model would carry it).
-SCRUB_FORMS_KEPT = 128
-_scrub_forms_cache: OrderedDict[str, tuple[str, ...]] = OrderedDict()
-_scrub_forms_lock = threading.Lock()
+@dataclass(frozen=True)
+class _Revealed:
+    """An authentication's secrets as one call uses them: the credential it sends (access token
+    or API key), the Basic password, and every form to scrub from answers."""
+
+    credential: str = field(repr=False)
+    password: str = field(repr=False)
+    forms: tuple[str, ...] = field(repr=False)
 
 
-def _scrub_forms_key(authentication: Authentication) -> str:
+# Revealed secrets per process, for the last REVEALED_KEPT authentications used: building them
+# decrypts up to seven secrets, which cost more than a whole call to a fast API. The key holds
+# everything they derive from, secrets as their ciphertexts (a new token is a new ciphertext), so
+# a changed secret is never missed. Kept in this map only, never on the model instance (a pickled
+# instance would carry it).
+REVEALED_KEPT = 128
+_revealed_cache: OrderedDict[tuple, _Revealed] = OrderedDict()
+_revealed_lock = threading.Lock()
+
+
+def _revealed_key(authentication: Authentication) -> tuple:
     service = authentication.service
     sources = (
         authentication.access_token,
@@ -313,28 +318,43 @@ def _scrub_forms_key(authentication: Authentication) -> str:
         authentication.secret_parameters,
         service.client_secret,
         authentication.username,
+        service.auth_scheme,
         service.credential_placement,
         service.client_id,
-        jsonlib.dumps(authentication.parameters or {}, sort_keys=True, default=str),
     )
-    text = "\0".join(str(getattr(value, "ciphertext", value) or "") for value in sources)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return (
+        *(getattr(value, "ciphertext", value) for value in sources),
+        repr(authentication.parameters),
+    )
 
 
 @sensitive_variables()
-def _scrub_forms(authentication: Authentication) -> tuple[str, ...]:
-    key = _scrub_forms_key(authentication)
-    with _scrub_forms_lock:
-        forms = _scrub_forms_cache.get(key)
-        if forms is not None:
-            _scrub_forms_cache.move_to_end(key)
-            return forms
-    forms = tuple(_credential_strings(authentication))
-    with _scrub_forms_lock:
-        _scrub_forms_cache[key] = forms
-        while len(_scrub_forms_cache) > SCRUB_FORMS_KEPT:
-            _scrub_forms_cache.popitem(last=False)
-    return forms
+def _reveal(authentication: Authentication) -> _Revealed:
+    if authentication.service.auth_scheme == AuthScheme.OAUTH2:
+        secret = authentication.access_token
+    else:
+        secret = authentication.api_key
+    return _Revealed(
+        credential=secret.reveal() if secret is not None else "",
+        password=authentication.password.reveal() if authentication.password else "",
+        forms=tuple(_credential_strings(authentication)),
+    )
+
+
+@sensitive_variables()
+def _revealed(authentication: Authentication) -> _Revealed:
+    key = _revealed_key(authentication)
+    with _revealed_lock:
+        revealed = _revealed_cache.get(key)
+        if revealed is not None:
+            _revealed_cache.move_to_end(key)
+            return revealed
+    revealed = _reveal(authentication)
+    with _revealed_lock:
+        _revealed_cache[key] = revealed
+        while len(_revealed_cache) > REVEALED_KEPT:
+            _revealed_cache.popitem(last=False)
+    return revealed
 
 
 def _redacted(text: str, secrets) -> str:
@@ -386,8 +406,9 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
     headers = dict(headers)
     query = dict(query)
     basic = None
+    revealed = _revealed(authentication)
     if authentication.service.auth_scheme != AuthScheme.OAUTH1:
-        basic = _inject(authentication, headers, query)
+        basic = _inject(authentication, revealed, headers, query)
     session, auth = _session_and_auth(authentication, basic)
     try:
         response = session.request(
@@ -410,7 +431,7 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
     result = HttpResult(
         status=response.status_code, headers=dict(response.headers), body=response.content
     )
-    secrets = _scrub_forms(authentication)
+    secrets = revealed.forms
     parts = urlsplit(url)  # logged without the query string, which may carry credentials
     logger.debug(
         "HTTP client %s %s://%s%s -> %s (authentication %s)",

@@ -153,7 +153,7 @@ def test_each_thread_has_its_own_session(tenant, api_server):
 
 
 def test_a_changed_credential_is_redacted_from_the_next_answer(tenant, api_server):
-    """What to redact is kept between calls (connections/http_client.py, _scrub_forms): a new
+    """What to redact is kept between calls (connections/http_client.py, _revealed): a new
     secret must be redacted as soon as it is used."""
     auth = key_auth(tenant, f"http://127.0.0.1:{api_server.server_port}")
     first = http_request(authentication=auth, method="GET", path_or_url="/reflect")
