@@ -1,9 +1,11 @@
 """`manage.py prepare_run` (what scripts/run does before starting the Procfile): the system checks
 that guard a start (not the developers' template and URL checks), migrations applied only when
 some are unapplied, static files collected only when their inputs changed, the demo organization
-created only on an empty installation."""
+created only on an empty installation; and scripts/prepared.py, which skips all of it on a
+restart with nothing changed."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from io import StringIO
@@ -121,3 +123,33 @@ def test_a_second_start_migrates_nothing_and_keeps_the_demo(tmp_path):
     second = prepare_run()
     assert "Applying" not in second
     assert "no demo organization created" in second
+
+    # scripts/prepared.py: a restart with nothing changed skips prepare_run altogether.
+    def prepared(action="check", **changes) -> int:
+        return subprocess.run(
+            [sys.executable, "scripts/prepared.py", action],
+            cwd=ROOT,
+            env=env | changes,
+            timeout=60,
+        ).returncode
+
+    assert prepared() == 1  # nothing recorded yet
+    assert prepared("record") == 0
+    assert prepared() == 0
+    assert prepared(FIELD_ENCRYPTION_KEYS="another-key") == 1  # the checks must run again
+    assert prepared(DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}") == 1  # no such db
+    database = sqlite3.connect(tmp_path / "data" / "platform.sqlite3")
+    last = "SELECT app, name, applied FROM django_migrations ORDER BY id DESC LIMIT 1"
+    app, name, applied = database.execute(last).fetchone()
+    with database:
+        database.execute("DELETE FROM django_migrations WHERE app = ? AND name = ?", (app, name))
+    assert prepared() == 1  # the database no longer has what was applied (a restored backup)
+    with database:
+        database.execute(
+            "INSERT INTO django_migrations (app, name, applied) VALUES (?, ?, ?)",
+            (app, name, applied),
+        )
+    database.close()
+    assert prepared() == 0
+    (tmp_path / "static" / STATIC_STAMP_NAME).unlink()
+    assert prepared() == 1  # static files gone: collected again
