@@ -19,6 +19,10 @@ session's URL and address checks (the address check on every request: infrastruc
 the total deadline's watch, the response size cap and credential scrubbing, and one UPDATE of
 last_used_at a minute.
 
+Reports wall time (median / p99) and the calling thread's CPU per call: on a shared machine the
+wall time of a loopback call is mostly waiting for a CPU, which dilutes every ratio towards 1x;
+the CPU of the caller's side is what the client itself costs.
+
 Default database: a throwaway SQLite file (nothing to install). Running it again against the same
 PostgreSQL database replaces the previous run's bench services and authentications. Prints a
 Markdown report.
@@ -208,13 +212,15 @@ def main(argv=None) -> int:
             ("echo", "new_connection"): direct(server.echo_url, echo_auth),
         }
         timings = {key: [] for key in calls}
+        cpu = dict.fromkeys(calls, 0.0)  # this thread's CPU: the caller's side alone
         for _ in range(args.warmup):
             for call in calls.values():
                 call()
         for _ in range(args.requests):
             for key, call in calls.items():
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.thread_time()
                 call()
+                cpu[key] += time.thread_time() - start_cpu
                 timings[key].append((time.perf_counter() - start) * 1000)
     finally:
         trivial_process.kill()
@@ -232,7 +238,8 @@ def main(argv=None) -> int:
 
     database = "PostgreSQL" if (args.database_url or "").startswith("postgres") else "SQLite"
     print(
-        f"HTTP client vs direct requests, {args.requests} GETs each way, interleaved ({database})\n"
+        f"HTTP client vs direct requests, {args.requests} GETs each way, interleaved ({database}; "
+        f"load {os.getloadavg()[0]:.1f})\n"
     )
     print(
         "| endpoint | `http_request(...)` median / p99 ms | keep-alive `requests.Session` | "
@@ -247,6 +254,16 @@ def main(argv=None) -> int:
             f"| {label} | {cell(mine)} | {cell(kept)} | {cell(fresh)} | **{ratio(mine, kept)}** "
             f"| {ratio(mine, fresh)} |"
         )
+    print(
+        "\nCPU of the calling thread per call (µs; the servers run in other processes), "
+        "steadier than wall time on a shared machine:\n"
+    )
+    print("| endpoint | `http_request(...)` | keep-alive `requests.Session` | ratio |")
+    print("| --- | --- | --- | --- |")
+    for endpoint, label in (("trivial", "trivial (tiny JSON)"), ("echo", "OAuth server echo")):
+        mine = cpu[(endpoint, "client")] / args.requests * 1e6
+        kept = cpu[(endpoint, "keep_alive")] / args.requests * 1e6
+        print(f"| {label} | {mine:.0f} | {kept:.0f} | {mine / kept:.2f}x |")
     return 0
 
 
