@@ -12,7 +12,9 @@
   once through auths.refresh.authentication_refresh (the same locked critical section as the Celery
   task) and the request replayed once. If the refresh cannot happen, the original answer is
   returned.
-- All traffic goes through infrastructure.egress (timeouts, SSRF guard, same-host redirects only, size cap).
+- All traffic goes through infrastructure.egress (timeouts, SSRF guard, same-host redirects only, size cap),
+  on a session pooled per thread and egress policy: keep-alive to the API, the address checked on
+  every request, no cookies kept from one call to the next.
 - The credentials never come back: a response that reflects them (an echo endpoint, an error
   message quoting the request) has them replaced with "[redacted]" in its body and headers.
 - last_used_at is recorded (to the minute: at most one write per minute per authentication).
@@ -23,6 +25,8 @@ import json as jsonlib
 import logging
 import posixpath
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
@@ -221,17 +225,13 @@ def credential_names(service) -> tuple[str | None, str | None]:
 
 
 @sensitive_variables()
-def _inject(authentication: Authentication, headers: dict, query: dict):
+def _inject(authentication: Authentication, revealed: "_Revealed", headers: dict, query: dict):
     """Add the credentials; returns the `auth=` argument for requests (Basic), if any."""
     service = authentication.service
-    if service.auth_scheme == AuthScheme.OAUTH2:
-        secret = authentication.access_token
-    else:
-        secret = authentication.api_key
-    value = secret.reveal() if secret is not None else ""
+    value = revealed.credential
     placement = service.credential_placement
     if placement == CredentialPlacement.BASIC:
-        password = authentication.password.reveal() if authentication.password else ""
+        password = revealed.password
         if authentication.username:
             return (authentication.username, password or value)
         return (value, password)
@@ -287,14 +287,84 @@ def _credential_strings(authentication: Authentication) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
-def _redacted(text: str, secrets: list[str]) -> str:
+@dataclass(frozen=True)
+class _Revealed:
+    """An authentication's secrets as one call uses them: the credential it sends (access token
+    or API key), the Basic password, and every form to scrub from answers."""
+
+    credential: str = field(repr=False)
+    password: str = field(repr=False)
+    forms: tuple[str, ...] = field(repr=False)
+
+
+# Revealed secrets per process, for the last REVEALED_KEPT authentications used: building them
+# decrypts up to seven secrets, which cost more than a whole call to a fast API. The key holds
+# everything they derive from, secrets as their ciphertexts (a new token is a new ciphertext), so
+# a changed secret is never missed. Kept in this map only, never on the model instance (a pickled
+# instance would carry it).
+REVEALED_KEPT = 128
+_revealed_cache: OrderedDict[tuple, _Revealed] = OrderedDict()
+_revealed_lock = threading.Lock()
+
+
+def _revealed_key(authentication: Authentication) -> tuple:
+    service = authentication.service
+    sources = (
+        authentication.access_token,
+        authentication.refresh_token,
+        authentication.token_secret,
+        authentication.api_key,
+        authentication.password,
+        authentication.secret_parameters,
+        service.client_secret,
+        authentication.username,
+        service.auth_scheme,
+        service.credential_placement,
+        service.client_id,
+    )
+    return (
+        *(getattr(value, "ciphertext", value) for value in sources),
+        repr(authentication.parameters),
+    )
+
+
+@sensitive_variables()
+def _reveal(authentication: Authentication) -> _Revealed:
+    if authentication.service.auth_scheme == AuthScheme.OAUTH2:
+        secret = authentication.access_token
+    else:
+        secret = authentication.api_key
+    return _Revealed(
+        credential=secret.reveal() if secret is not None else "",
+        password=authentication.password.reveal() if authentication.password else "",
+        forms=tuple(_credential_strings(authentication)),
+    )
+
+
+@sensitive_variables()
+def _revealed(authentication: Authentication) -> _Revealed:
+    key = _revealed_key(authentication)
+    with _revealed_lock:
+        revealed = _revealed_cache.get(key)
+        if revealed is not None:
+            _revealed_cache.move_to_end(key)
+            return revealed
+    revealed = _reveal(authentication)
+    with _revealed_lock:
+        _revealed_cache[key] = revealed
+        while len(_revealed_cache) > REVEALED_KEPT:
+            _revealed_cache.popitem(last=False)
+    return revealed
+
+
+def _redacted(text: str, secrets) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
     return text
 
 
 @sensitive_variables()
-def _scrub(result: "HttpResult", secrets: list[str]) -> "HttpResult":
+def _scrub(result: "HttpResult", secrets) -> "HttpResult":
     body = result.body
     for secret in secrets:
         body = body.replace(secret.encode(), REDACTED.encode())
@@ -304,23 +374,30 @@ def _scrub(result: "HttpResult", secrets: list[str]) -> "HttpResult":
 
 
 @sensitive_variables()
-def _session(authentication: Authentication):
+def _session_and_auth(authentication: Authentication, basic):
+    """The pooled guarded session for the organization's egress policy (per thread: keep-alive to
+    the API, the address checked on every request, no cookies kept; see
+    egress.pooled_http_session) and the `auth=` for this request: HTTP Basic, the OAuth 1.0a
+    signer, or None when the credentials are in a header or the query."""
     policy = egress.EgressPolicy.for_organization(authentication.organization)
     service = authentication.service
-    if service.auth_scheme == AuthScheme.OAUTH1:
-        values = ParameterValues.of(authentication)
-        client_key, client_secret = client_credentials_of(service=service, values=values)
-        secret = authentication.token_secret
-        return egress.oauth1_session(
-            policy=policy,
-            client_key=client_key,
-            client_secret=client_secret,
-            resource_owner_key=authentication.access_token.reveal(),
-            resource_owner_secret=secret.reveal() if secret is not None else None,
-            total=settings.HTTP_CLIENT_DEADLINE_SECONDS,
-        )
-    return egress.http_session(
-        policy=policy, follow_redirects=True, total=settings.HTTP_CLIENT_DEADLINE_SECONDS
+    oauth1 = service.auth_scheme == AuthScheme.OAUTH1
+    session = egress.pooled_http_session(
+        policy=policy,
+        # OAuth 1.0a signs one URL: a redirect would replay the signature (and its nonce).
+        follow_redirects=not oauth1,
+        total=settings.HTTP_CLIENT_DEADLINE_SECONDS,
+    )
+    if not oauth1:
+        return session, basic
+    values = ParameterValues.of(authentication)
+    client_key, client_secret = client_credentials_of(service=service, values=values)
+    secret = authentication.token_secret
+    return session, egress.oauth1_signer(
+        client_key=client_key,
+        client_secret=client_secret,
+        resource_owner_key=authentication.access_token.reveal(),
+        resource_owner_secret=secret.reveal() if secret is not None else None,
     )
 
 
@@ -329,9 +406,10 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
     headers = dict(headers)
     query = dict(query)
     basic = None
+    revealed = _revealed(authentication)
     if authentication.service.auth_scheme != AuthScheme.OAUTH1:
-        basic = _inject(authentication, headers, query)
-    session = _session(authentication)
+        basic = _inject(authentication, revealed, headers, query)
+    session, auth = _session_and_auth(authentication, basic)
     try:
         response = session.request(
             method,
@@ -340,7 +418,7 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
             headers=headers,
             json=json,
             data=data if data is not None else body,
-            auth=basic,
+            auth=auth,
         )
     except egress.EgressRefused as error:
         raise RuleViolation(f"The request was refused: {error}", field="path_or_url") from None
@@ -350,12 +428,10 @@ def _send(authentication, *, method, url, query, headers, json, data, body) -> H
         raise UpstreamError("The service did not answer in time.") from None
     except requests.RequestException as error:
         raise UpstreamError(f"The service could not be reached ({type(error).__name__}).") from None
-    finally:
-        session.close()
     result = HttpResult(
         status=response.status_code, headers=dict(response.headers), body=response.content
     )
-    secrets = _credential_strings(authentication)
+    secrets = revealed.forms
     parts = urlsplit(url)  # logged without the query string, which may carry credentials
     logger.debug(
         "HTTP client %s %s://%s%s -> %s (authentication %s)",

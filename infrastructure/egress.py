@@ -40,7 +40,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from requests_oauthlib import OAuth1Session
+from requests_oauthlib import OAuth1, OAuth1Session
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -86,22 +86,30 @@ class DeadlineExceeded(requests.Timeout):
 
 class _Watchdog:
     """One daemon thread that shuts sockets down when their deadline passes. Cheap per call: a heap
-    push and a condition notify, no thread per request."""
+    push, and a wake-up of the thread only when the new deadline comes before the one it sleeps
+    until (a wake-up per call would hand the GIL to this thread on every request)."""
 
     def __init__(self):
         self._lock = threading.Condition()
         self._heap: list = []
         self._order = itertools.count()
         self._thread = None
+        self._wakes_at = float("inf")  # when the thread looks at the heap next
 
     def watch(self, when: float, watch: "_CallWatch") -> None:
         with self._lock:
+            # Finished calls are dropped here too, not only by the thread (which now sleeps until
+            # the earliest deadline), so a busy thread's heap holds its calls in flight.
+            while self._heap and self._heap[0][2].finished:
+                heapq.heappop(self._heap)
             heapq.heappush(self._heap, (when, next(self._order), watch))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="egress-deadlines")
                 self._thread.daemon = True
                 self._thread.start()
-            self._lock.notify()
+            if when < self._wakes_at:
+                self._wakes_at = when  # until the thread sets it from the heap
+                self._lock.notify()
 
     def _run(self) -> None:
         with self._lock:
@@ -109,11 +117,13 @@ class _Watchdog:
                 while self._heap and self._heap[0][2].finished:
                     heapq.heappop(self._heap)
                 if not self._heap:
-                    self._lock.wait(timeout=60)
+                    self._wakes_at = float("inf")
+                    self._lock.wait()
                     continue
                 when = self._heap[0][0]
                 remaining = when - time.monotonic()
                 if remaining > 0:
+                    self._wakes_at = when
                     self._lock.wait(timeout=remaining)
                     continue
                 _, _, watch = heapq.heappop(self._heap)
@@ -164,6 +174,7 @@ class _CallWatch:
     def finish(self) -> None:
         with self._lock:
             self.finished = True
+            self.sockets = []  # a pooled socket outlives the call: hold no reference to it
 
 
 def _cut(sock) -> None:
@@ -588,29 +599,40 @@ os.register_at_fork(after_in_child=_forget_pooled_sessions)
 def pooled_http_session(
     *,
     policy: EgressPolicy,
+    follow_redirects: bool = False,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     timeout=DEFAULT_TIMEOUT,
     total: float = DEFAULT_DEADLINE,
 ) -> GuardedSession:
-    """A GuardedSession kept per thread and per (policy, limits) for repeated one-shot calls such
-    as token requests: reusing it keeps its adapters and connection pool, so a provider's
-    connection is reused (HTTP keep-alive) instead of a new Session, two adapters and a TCP/TLS
-    handshake per call. Do not close it.
+    """A GuardedSession kept per thread and per (policy, redirects, limits), for repeated one-shot
+    calls: token requests (auths/tokens.py) and API calls (connections/http_client.py). Reusing it
+    keeps its adapters and connection pool, so a provider's connection is reused (HTTP
+    keep-alive) instead of a new Session, two adapters and a TCP/TLS handshake per call. Do not
+    close it.
 
     The guards are those of http_session, per request: the URL check in send(), and the address
     check at connect time: GuardedAdapter.build_connection_pool_key_attributes resolves and checks
-    the host on EVERY request and keys the connection pool by the approved address, so a pooled
-    connection is only reused for an address that passed the check again. Redirects are never
-    followed; cookies are never stored (the session is shared by organizations with the same
-    policy); credentials (auth, headers) are passed per request, never set on the session.
+    the host on EVERY request and keys the connection pool by the approved address, so a new
+    connection goes only to an address that was just checked, and a pooled connection is only
+    reused for an address that passed the check again. The deadline watch takes each request's
+    socket, pooled or new (_DeadlineConnectionMixin.getresponse). Organizations share a session
+    only when their policies are equal (the key is the policy itself, so an on-prem allow-list
+    never serves another organization). Cookies are never stored; credentials (auth, headers,
+    query) are passed per request, never set on the session.
     """
     sessions = getattr(_pooled, "sessions", None)
     if sessions is None:
         sessions = _pooled.sessions = OrderedDict()
-    key = (policy, max_bytes, timeout, total)
+    key = (policy, follow_redirects, max_bytes, timeout, total)
     session = sessions.get(key)
     if session is None:
-        session = http_session(policy=policy, max_bytes=max_bytes, timeout=timeout, total=total)
+        session = http_session(
+            policy=policy,
+            follow_redirects=follow_redirects,
+            max_bytes=max_bytes,
+            timeout=timeout,
+            total=total,
+        )
         session.cookies.set_policy(_NoCookies())
         sessions[key] = session
         while len(sessions) > POOLED_SESSIONS_PER_THREAD:
@@ -618,6 +640,19 @@ def pooled_http_session(
     else:
         sessions.move_to_end(key)
     return session
+
+
+def oauth1_signer(
+    *, client_key: str, client_secret: str | None, resource_owner_key, resource_owner_secret
+) -> OAuth1:
+    """requests-oauthlib's OAuth 1.0a signer, passed per request (`auth=`) to a pooled session:
+    the same signing an OAuth1Session does, without a session per call."""
+    return OAuth1(
+        client_key,
+        client_secret=client_secret,
+        resource_owner_key=resource_owner_key,
+        resource_owner_secret=resource_owner_secret,
+    )
 
 
 def oauth1_session(
