@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connections.browser_flows import is_browser_flow, oauth_redirect_uri
+from infrastructure.serializers import FastRepresentation
 from services.models import Service, ServiceSource
 from services.notices import evidence_for_organization, service_warnings
 from services.rules import may_manage_custom_service
@@ -105,7 +106,7 @@ class GenericDefinitionSerializer(ServiceDefinitionSerializer):
         fields = [*DEFINITION_FIELDS, "workspace"]
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(FastRepresentation, serializers.ModelSerializer):
     """The full definition of a custom service (or a connector): never the client secret."""
 
     warnings = serializers.SerializerMethodField()
@@ -171,7 +172,7 @@ class ServiceSerializer(serializers.ModelSerializer):
         return evidence_for_organization(service=service, organization_id=actor.organization.pk)
 
 
-class ServicePickerSerializer(serializers.ModelSerializer):
+class ServicePickerSerializer(FastRepresentation, serializers.ModelSerializer):
     """What everyone in the organization sees to pick a service: never URLs' secrets, client
     credentials or the owner's settings."""
 
