@@ -46,9 +46,11 @@ def service_list_for_actor(
 def custom_service_list_for_actor(*, actor: Actor, search: str | None = None) -> QuerySet[Service]:
     """The custom services the actor sees in full: all of the organization's for the org owner and
     admins, their own for everyone else."""
+    # Joins what the list renders (owner, template, the service account in warnings); the
+    # workspace is rendered as its id.
     queryset = Service.objects.filter(
         source=ServiceSource.CUSTOM, organization=actor.organization
-    ).select_related("organization__service_account", "owner", "workspace", "template")
+    ).select_related("organization__service_account", "owner", "template")
     if not actor.is_owner_or_admin:
         if actor.user is None:
             return queryset.none()
