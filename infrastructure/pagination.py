@@ -12,8 +12,9 @@ response has `next` and `previous` (opaque URLs) and `results`, no `count`. `?li
 page size as elsewhere (capped the same way); `?offset=` is refused naming it, pointing to `next`.
 """
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000_000
@@ -51,3 +52,16 @@ class NewestFirstCursorPagination(pagination.CursorPagination):
                 }
             )
         return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """DRF's, plus: the position is a timestamp. A cursor is opaque but not signed; one made
+        by hand with any other position would reach the database as a bad datetime (a 500)."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                valid = parse_datetime(cursor.position) is not None
+            except ValueError:
+                valid = False
+            if not valid:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor

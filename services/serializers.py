@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connections.browser_flows import is_browser_flow, oauth_redirect_uri
+from connections.browser_flows import is_browser_flow, oauth_redirect_uris
 from infrastructure.serializers import FastRepresentation
 from services.models import Service, ServiceSource
 from services.notices import evidence_for_organization, service_warnings
@@ -163,7 +163,12 @@ class ServiceSerializer(FastRepresentation, serializers.ModelSerializer):
             return ""
         if not is_browser_flow(service):
             return ""
-        return oauth_redirect_uri(base_url=request.build_absolute_uri("/"), service_id=service.pk)
+        uris = self.__dict__.get("_redirect_uris")  # one reverse per page, not per service
+        if uris is None:
+            uris = self._redirect_uris = oauth_redirect_uris(
+                base_url=request.build_absolute_uri("/")
+            )
+        return uris(service.pk)
 
     def get_suspected_evidence(self, service) -> dict:
         actor = self.context.get("actor")

@@ -1,5 +1,7 @@
 """Lifecycle API: event logs per organization and per auth, webhooks (secret write-only), deliveries."""
 
+import base64
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -124,6 +126,14 @@ def test_an_event_log_refuses_an_offset_pointing_to_the_cursor(tenant, api):
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["offset"]
     assert "next" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("position", ["not-a-date", "2026-13-45 99:00:00", "1\x00"])
+def test_a_cursor_made_by_hand_is_refused_cleanly(tenant, api, position):
+    cursor = base64.b64encode(f"o=0&p={position}".encode()).decode()
+    response = api.as_user(tenant.owner).get(url("auth-event-list", tenant), {"cursor": cursor})
+    assert response.status_code == 404
+    assert "Invalid cursor" in response.json()["error"]["message"]
 
 
 def test_admin_creates_webhook_and_secret_is_never_returned(tenant, api):
