@@ -16,7 +16,10 @@ generate_series), spread over 120 days.
    concurrent clients (threads in 2 load processes, a new connection per request as gunicorn's sync
    workers close it) for --seconds: req/s, p50/p99 latency, server CPU per request (utime+stime
    of the gunicorn master and workers from /proc) and req/s as a ratio of the static endpoint's.
-2. One auth's events (50 of its own, page of 50), one client, with 1,000 events in the table and
+2. The same paths in this process through Django's test client (--in-process-requests each, one
+   after the other): CPU per request of this process alone, its ratio to the static view's, and
+   the statements per request. The steadiest figure when the machine is shared.
+3. One auth's events (50 of its own, page of 50), one client, with 1,000 events in the table and
    then with --events: p50 latency and the ratio (target <= 2x).
 
 The machine may be shared: read the ratios. Prints a Markdown report.
@@ -319,6 +322,34 @@ def load(*, port: int, path: str, headers: dict, clients: int, seconds: float, p
     }
 
 
+def in_process(*, paths: list[str], headers: dict, requests: int) -> list[dict]:
+    """CPU per request of each path through the whole Django stack in this one process (the
+    test client, no gunicorn, no concurrency): the steadiest figure on a shared machine, since
+    it counts only this process's CPU. Also the statements each request runs."""
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=headers["Authorization"], HTTP_HOST="127.0.0.1")
+    results = []
+    for path in paths:
+        client.get(path)
+        statements = []
+
+        def count(execute, sql, params, many, context, statements=statements):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            client.get(path)
+        start = time.process_time()
+        for _ in range(requests):
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+        cpu = (time.process_time() - start) / requests * 1000
+        results.append({"cpu_ms": cpu, "queries": len(statements)})
+    return results
+
+
 def check(port: int, path: str, headers: dict) -> None:
     status, body = fetch(port, path, headers)
     if status != 200:
@@ -333,6 +364,9 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (WEB_WORKERS)")
+    parser.add_argument(
+        "--in-process-requests", type=int, default=200, help="requests per path, in-process"
+    )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="bench_api")
     args = parser.parse_args(argv)
@@ -417,6 +451,9 @@ def main(argv=None):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    steady = in_process(
+        paths=[path for _, path in endpoints], headers=headers, requests=args.in_process_requests
+    )
 
     baseline = results[0][1]["rps"]
     report = [
@@ -425,13 +462,15 @@ def main(argv=None):
         f"events (seeded in {seeded:.1f} s + {events_seeded:.1f} s); {os.cpu_count()} CPUs, "
         f"load average before {load_before:.2f}.",
         "",
-        "| endpoint | req/s | p50 ms | p99 ms | server CPU ms/req | req/s vs static |",
-        "|---|---|---|---|---|---|",
+        "| endpoint | req/s | p50 ms | p99 ms | server CPU ms/req | req/s vs static "
+        "| in-process CPU ms/req | static's CPU / this | queries |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, result in results:
+    for (label, result), alone in zip(results, steady, strict=True):
         report.append(
             f"| {label} | {result['rps']:.0f} | {result['p50']:.1f} | {result['p99']:.1f} | "
-            f"{result['cpu_ms']:.2f} | {result['rps'] / baseline:.2f}x |"
+            f"{result['cpu_ms']:.2f} | {result['rps'] / baseline:.2f}x | {alone['cpu_ms']:.2f} | "
+            f"{steady[0]['cpu_ms'] / alone['cpu_ms']:.2f}x | {alone['queries']} |"
         )
     report += [
         "",
