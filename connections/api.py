@@ -25,6 +25,7 @@ from connections.http_client import http_request
 from connections.password_grant import authentication_create_password
 from connections.reauthentication import authentication_reauthenticate
 from connections.serializers import (
+    AUTHENTICATION_COLUMNS,
     AuthenticationSerializer,
     ClientCredentialsCreateSerializer,
     DeleteResultSerializer,
@@ -81,11 +82,18 @@ class AuthenticationViewSet(OrganizationScopedViewSet):
         return Response(AuthenticationSerializer(auth).data, status=code)
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
+        shown = authentication_list_for_actor(actor=self.actor, columns=AUTHENTICATION_COLUMNS)
+        page = self.paginate_queryset(shown)
         return self.get_paginated_response(AuthenticationSerializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
-        return self._render(self._auth())
+        return self._render(
+            authentication_get_for_actor(
+                actor=self.actor,
+                authentication_id=self.kwargs["pk"],
+                columns=AUTHENTICATION_COLUMNS,
+            )
+        )
 
     @extend_schema(request=RenameSerializer, responses=AuthenticationSerializer)
     def partial_update(self, request, *args, **kwargs):

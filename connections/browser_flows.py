@@ -14,6 +14,10 @@ state alone (single use, bound to the end user when it was started) and saves th
 in the embedded workspace. A member's flow still needs the person who started it.
 """
 
+import uuid
+from collections.abc import Callable
+from typing import Any
+
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -49,7 +53,15 @@ def oauth_redirect_uri(*, base_url: str, service_id) -> str:
     defence above), predictable from the service's id alone, so a builder can register it before
     the service exists by reserving the id first (services/custom_services.py:
     custom_service_create(service_id=...)). `base_url` is this platform's origin."""
-    return base_url.rstrip("/") + reverse("oauth-callback", kwargs={"service_id": service_id})
+    return oauth_redirect_uris(base_url=base_url)(service_id)
+
+
+def oauth_redirect_uris(*, base_url: str) -> Callable[[Any], str]:
+    """oauth_redirect_uri for many services of one origin (a page of services): the URL is
+    reversed once, not once per service."""
+    placeholder = str(uuid.UUID(int=0))
+    template = base_url.rstrip("/") + reverse("oauth-callback", kwargs={"service_id": placeholder})
+    return lambda service_id: template.replace(placeholder, str(uuid.UUID(str(service_id))))
 
 
 def member_return_path(return_url: str) -> str:

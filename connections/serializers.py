@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from auths.models import Authentication
 from connections.connection import authentication_warnings
+from infrastructure.serializers import FastRepresentation
 from services.selectors import service_list_for_actor
 from workspaces.serializers import ScopedWorkspaceField
 
@@ -24,7 +25,7 @@ class UsableServiceField(serializers.PrimaryKeyRelatedField):
         return service_list_for_actor(actor=self.context["actor"])
 
 
-class ServiceSummarySerializer(serializers.Serializer):
+class ServiceSummarySerializer(FastRepresentation, serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     slug = serializers.CharField()
@@ -34,7 +35,46 @@ class ServiceSummarySerializer(serializers.Serializer):
     base_url = serializers.CharField()
 
 
-class AuthenticationSerializer(serializers.ModelSerializer):
+# The columns AuthenticationSerializer reads, for the selectors' `columns=`: a list of auths loads
+# these alone (no workspace, organization or end-user row, no credential but whether a refresh
+# token is held). tests/connections/test_api_reads.py renders a list with nothing else loaded.
+AUTHENTICATION_COLUMNS = (
+    "id",
+    "name",
+    "service__id",
+    "service__name",
+    "service__slug",
+    "service__source",
+    "service__auth_scheme",
+    "service__grant_type",
+    "service__base_url",
+    "workspace_id",
+    "owner_id",
+    "owner__user__email",
+    "status",
+    "status_reason",
+    "flags",
+    "username",
+    "parameters",
+    "scopes",
+    "token_type",
+    "refresh_token",
+    "access_token_expires_at",
+    "refresh_token_issued_at",
+    "refresh_token_expires_at",
+    "refresh_token_expiry_reason",
+    "consented_at",
+    "last_used_at",
+    "last_refreshed_at",
+    "refresh_failures",
+    "last_refresh_error",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+class AuthenticationSerializer(FastRepresentation, serializers.ModelSerializer):
     service = ServiceSummarySerializer(read_only=True)
     workspace = serializers.UUIDField(source="workspace_id", read_only=True)
     owner = serializers.IntegerField(source="owner_id", read_only=True, allow_null=True)

@@ -14,13 +14,15 @@ from events.selectors import (
 )
 from events.serializers import AuthEventSerializer, WebhookDeliverySerializer, WebhookSerializer
 from infrastructure.errors import NotFound
+from infrastructure.pagination import NewestFirstCursorPagination
 from workspaces.scoping import OrganizationScopedViewSet
 
 
 class OrganizationEventViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
-    """The organization's lifecycle event log (newest first); `?kind=` filters."""
+    """The organization's lifecycle event log (newest first, by cursor); `?kind=` filters."""
 
     serializer_class = AuthEventSerializer
+    pagination_class = NewestFirstCursorPagination
 
     def scoped_queryset(self, actor):
         events = event_list_for_actor(actor=actor)
@@ -29,9 +31,10 @@ class OrganizationEventViewSet(mixins.ListModelMixin, OrganizationScopedViewSet)
 
 
 class AuthenticationEventViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
-    """One auth's event log (newest first)."""
+    """One auth's event log (newest first, by cursor)."""
 
     serializer_class = AuthEventSerializer
+    pagination_class = NewestFirstCursorPagination
 
     def scoped_queryset(self, actor):
         authentication_id = self.kwargs["authentication_pk"]

@@ -63,6 +63,22 @@ class AuthEvent(models.Model):
     class Meta:
         db_table = "auths_authevent"
         ordering = ["-created_at", "-id"]
+        # The event logs page newest first by cursor (infrastructure/pagination.py) within an
+        # organization, an organization and a kind, or one auth: each reads its page from one
+        # of these, however long the history. The auth one also serves retention's "is there a
+        # newer event of this kind" (events/retention.py).
+        indexes = [
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="event_org_newest_idx"
+            ),
+            models.Index(
+                fields=["organization", "kind", "-created_at", "-id"],
+                name="event_org_kind_newest_idx",
+            ),
+            models.Index(
+                fields=["authentication_ref", "-created_at", "-id"], name="event_auth_newest_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind}: {self.authentication_name}"

@@ -7,12 +7,31 @@ from infrastructure.errors import NotFound
 from workspaces.access import Actor
 from workspaces.selectors import workspace_list_for_actor
 
+EVENT_LIST_COLUMNS = (
+    "id",
+    "organization_id",
+    "kind",
+    "message",
+    "data",
+    "authentication_ref",
+    "authentication_name",
+    "service_id",
+    "service__name",
+    "context",
+    "created_at",
+)
+
 
 def event_list_for_actor(*, actor: Actor, authentication_id=None) -> QuerySet[AuthEvent]:
     """Events the actor may read: those of auths in workspaces they are in, end users' auths left
     out (like the auths themselves, auths/selectors.py); owners and admins also see service-level
-    and organization events and the events of deleted auths."""
-    events = AuthEvent.objects.filter(organization=actor.organization).select_related("service")
+    and organization events and the events of deleted auths. Only the columns the API renders
+    (events/serializers.py): of the service, its name."""
+    events = (
+        AuthEvent.objects.filter(organization=actor.organization)
+        .select_related("service")
+        .only(*EVENT_LIST_COLUMNS)
+    )
     if authentication_id is not None:
         events = events.filter(authentication_ref=authentication_id)
     if actor.is_owner_or_admin:

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from events.models import AuthEvent, EventKind, Webhook, WebhookDelivery
+from infrastructure.serializers import FastRepresentation
 
 
 class EventEndUserSerializer(serializers.Serializer):
@@ -15,7 +16,7 @@ class ReauthenticationSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="Path of the auth-only dialog, on the platform's host.")
 
 
-class AuthEventSerializer(serializers.ModelSerializer):
+class AuthEventSerializer(FastRepresentation, serializers.ModelSerializer):
     authentication = serializers.UUIDField(source="authentication_ref", read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True, default="")
     # Present only for an end user's auth (absent, not null, for members' auths).

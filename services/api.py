@@ -17,6 +17,7 @@ from services.selectors import (
     service_list_for_actor,
 )
 from services.serializers import (
+    SERVICE_PICKER_COLUMNS,
     CustomServiceTransferSerializer,
     ServiceDefinitionSerializer,
     ServicePickerSerializer,
@@ -56,6 +57,7 @@ class ServicePickerViewSet(
             actor=actor,
             search=self.request.query_params.get("search"),
             source=self.request.query_params.get("source"),
+            columns=SERVICE_PICKER_COLUMNS,
         )
 
     @extend_schema(parameters=[SEARCH, SOURCE])

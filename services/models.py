@@ -178,6 +178,13 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # The custom-services list (and the picker's custom half): an organization's services
+            # of one source, by name.
+            models.Index(
+                fields=["organization", "source", "name"], name="service_org_source_name_idx"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["slug"],

@@ -8,6 +8,8 @@
 - generic definitions are never listed as services; another organization's services do not exist.
 """
 
+from collections.abc import Sequence
+
 from django.db.models import Q, QuerySet
 
 from infrastructure.errors import NotFound
@@ -30,14 +32,21 @@ def connector_list(*, search: str | None = None) -> QuerySet[Service]:
 
 
 def service_list_for_actor(
-    *, actor: Actor, search: str | None = None, source: str | None = None
+    *,
+    actor: Actor,
+    search: str | None = None,
+    source: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> QuerySet[Service]:
     """What a member can pick to create authentications with: connectors and the organization's
-    custom services."""
+    custom services. `columns` (for reads that render; `owner__email` names a column of a related
+    row) loads those alone: the service row is wide and most of its JSON columns are not shown."""
     queryset = Service.objects.filter(
         Q(source=ServiceSource.CONNECTOR)
         | Q(source=ServiceSource.CUSTOM, organization=actor.organization)
     ).select_related("organization__service_account", "owner")
+    if columns is not None:
+        queryset = queryset.only(*columns)
     if source:
         queryset = queryset.filter(source=source)
     return _search(queryset, search)
@@ -46,9 +55,11 @@ def service_list_for_actor(
 def custom_service_list_for_actor(*, actor: Actor, search: str | None = None) -> QuerySet[Service]:
     """The custom services the actor sees in full: all of the organization's for the org owner and
     admins, their own for everyone else."""
+    # Joins what the list renders (owner, template, the service account in warnings); the
+    # workspace is rendered as its id.
     queryset = Service.objects.filter(
         source=ServiceSource.CUSTOM, organization=actor.organization
-    ).select_related("organization__service_account", "owner", "workspace", "template")
+    ).select_related("organization__service_account", "owner", "template")
     if not actor.is_owner_or_admin:
         if actor.user is None:
             return queryset.none()

@@ -7,7 +7,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connections.browser_flows import is_browser_flow, oauth_redirect_uri
+from connections.browser_flows import is_browser_flow, oauth_redirect_uris
+from infrastructure.serializers import FastRepresentation
 from services.models import Service, ServiceSource
 from services.notices import evidence_for_organization, service_warnings
 from services.rules import may_manage_custom_service
@@ -105,7 +106,7 @@ class GenericDefinitionSerializer(ServiceDefinitionSerializer):
         fields = [*DEFINITION_FIELDS, "workspace"]
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(FastRepresentation, serializers.ModelSerializer):
     """The full definition of a custom service (or a connector): never the client secret."""
 
     warnings = serializers.SerializerMethodField()
@@ -162,7 +163,12 @@ class ServiceSerializer(serializers.ModelSerializer):
             return ""
         if not is_browser_flow(service):
             return ""
-        return oauth_redirect_uri(base_url=request.build_absolute_uri("/"), service_id=service.pk)
+        uris = self.__dict__.get("_redirect_uris")  # one reverse per page, not per service
+        if uris is None:
+            uris = self._redirect_uris = oauth_redirect_uris(
+                base_url=request.build_absolute_uri("/")
+            )
+        return uris(service.pk)
 
     def get_suspected_evidence(self, service) -> dict:
         actor = self.context.get("actor")
@@ -171,7 +177,33 @@ class ServiceSerializer(serializers.ModelSerializer):
         return evidence_for_organization(service=service, organization_id=actor.organization.pk)
 
 
-class ServicePickerSerializer(serializers.ModelSerializer):
+# The columns ServicePickerSerializer reads (its fields, and what service_warnings and
+# may_manage_custom_service look at), for service_list_for_actor(columns=...).
+SERVICE_PICKER_COLUMNS = (
+    "id",
+    "source",
+    "slug",
+    "name",
+    "icon",
+    "description",
+    "documentation_url",
+    "auth_scheme",
+    "grant_type",
+    "scopes_available",
+    "scopes_default",
+    "parameters",
+    "umbrella_status",
+    "test_refresh_token_lifetime",
+    "suspected_test_status",
+    "organization_id",
+    "owner_id",
+    "owner__email",
+    "organization__service_account_id",
+    "organization__service_account__email",
+)
+
+
+class ServicePickerSerializer(FastRepresentation, serializers.ModelSerializer):
     """What everyone in the organization sees to pick a service: never URLs' secrets, client
     credentials or the owner's settings."""
 

@@ -75,6 +75,25 @@ def actor_for(*, organization: Organization, user=None, api_key=None) -> Actor:
 
 
 def actor_for_slug(*, slug: str, user=None, api_key=None) -> Actor:
+    """actor_for the organization of the URL. A person's membership and its organization are
+    read in one query (every API request of a person starts here)."""
+    if api_key is None or not isinstance(api_key, OrganizationAPIKey):
+        if user is None or not user.is_authenticated:
+            raise NotFound("Organization not found.")
+        membership = (
+            Membership.objects.filter(organization__slug=slug, user=user, is_active=True)
+            .select_related("organization")
+            .first()
+        )
+        if membership is None:
+            raise NotFound("Organization not found.")
+        membership.user = user
+        return Actor(
+            organization=membership.organization,
+            role=membership.role,
+            user=user,
+            membership=membership,
+        )
     organization = Organization.objects.filter(slug=slug).first()
     if organization is None:
         raise NotFound("Organization not found.")

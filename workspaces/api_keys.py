@@ -13,12 +13,15 @@ from workspaces.models import OrganizationAPIKey, UserAPIKey
 KEYWORD = "Api-Key"
 
 
-def _usable_key(model, raw_key: str):
-    try:
-        key = model.objects.get_from_key(raw_key)
-    except model.DoesNotExist:
+def _usable_key(model, raw_key: str, *related: str):
+    """The key (with `related` loaded in the same query), or None when it is unknown, revoked,
+    wrong or expired. The library's get_from_key, plus the join: a user key and its user are
+    one query per request, not two."""
+    prefix, _, _ = raw_key.partition(".")
+    key = model.objects.get_usable_keys().select_related(*related).filter(prefix=prefix).first()
+    if key is None or not key.is_valid(raw_key) or key.has_expired:
         return None
-    return None if key.has_expired else key
+    return key
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -27,7 +30,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header.startswith(f"{KEYWORD} "):
             return None
         raw_key = header[len(KEYWORD) + 1 :].strip()
-        user_key = _usable_key(UserAPIKey, raw_key)
+        user_key = _usable_key(UserAPIKey, raw_key, "user")
         if user_key is not None:
             if not user_key.user.is_active:
                 raise exceptions.AuthenticationFailed("This API key's user is deactivated.")

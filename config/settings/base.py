@@ -317,7 +317,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("EXPIRY_EVALUATION_SECONDS", default=3600.0),
         "options": {"expires": 3000},
     },
+    # Event retention (events/retention.py): prune what is past EVENT_RETENTION_DAYS.
+    "prune-events": {
+        "task": "events.tasks.prune_events",
+        "schedule": env.float("EVENT_PRUNE_SECONDS", default=3600.0),
+        "options": {"expires": 3000},
+    },
 }
+# Event retention (events/retention.py): events older than this many days are deleted, except the
+# latest event of each kind of each auth; 0 keeps every event. Pruned this many per transaction.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=90)
+EVENT_PRUNE_BATCH_SIZE = env.int("EVENT_PRUNE_BATCH_SIZE", default=5000)
 
 # Token lifecycle (lifecycle/policy.py): retries of a failing refresh, and the pauses that keep one
 # failing auth from causing a refresh storm. Seconds unless said otherwise.
