@@ -208,3 +208,19 @@ def test_the_batch_task_returns_its_outcomes(tenant, server, resource_owner):
     make_due(auth)
     ids, claimed_until = claim_all()
     assert refresh_authentications(ids, claimed_until.isoformat()) == {"refreshed": 1}
+
+
+@pytest.mark.django_db
+def test_an_auth_deleted_since_it_was_queued_is_skipped_and_the_batch_goes_on(
+    tenant, server, resource_owner
+):
+    auths = [password_auth(tenant, server, resource_owner) for _ in range(2)]
+    for auth in auths:
+        make_due(auth)
+    ids, claimed_until = claim_all()
+    Authentication.objects.filter(pk=auths[0].pk).delete()
+
+    result = refresh_batch(authentication_ids=ids, claimed_until=claimed_until, threads=1)
+
+    assert result.outcomes[str(auths[0].pk)].result == "skipped"
+    assert result.outcomes[str(auths[1].pk)].result == "refreshed"
