@@ -16,7 +16,7 @@ from django.utils import timezone
 from auths.models import Authentication
 from config.celery_app import app
 from events.models import AuthEvent
-from lifecycle import batches, policy, refresh
+from lifecycle import batches, policy, refresh, state
 from lifecycle.batches import refresh_batch
 from lifecycle.state import due_authentications_claim
 from lifecycle.tasks import refresh_authentications, scan_due_refreshes
@@ -224,3 +224,25 @@ def test_an_auth_deleted_since_it_was_queued_is_skipped_and_the_batch_goes_on(
 
     assert result.outcomes[str(auths[0].pk)].result == "skipped"
     assert result.outcomes[str(auths[1].pk)].result == "refreshed"
+
+
+@pytest.mark.django_db
+def test_a_failed_attempts_retry_does_not_undo_a_refresh_made_meanwhile(
+    tenant, server, resource_owner
+):
+    """A hand-queued attempt fails while a claimed batch waits on the row lock; the batch then
+    refreshes. The failed attempt schedules its retry after its transaction, outside the lock:
+    it must not pull the fresh auth's due time back (the scan would refresh it again)."""
+    auth = password_auth(tenant, server, resource_owner)
+    failed = Authentication.objects.get(pk=auth.pk)  # the row as the failing attempt read it
+    fresh = refresh.authentication_refresh(authentication_id=auth.pk, force=True)
+    now = timezone.now()
+
+    assert not state.retry_scheduled(
+        authentication=failed, failed_at=now, due_at=now + timedelta(seconds=1)
+    )
+    state.retries_exhausted(authentication=failed, message="HTTP 503", next_try=now, now=now)
+
+    stored = Authentication.objects.get(pk=auth.pk)
+    assert stored.refresh_due_at == fresh.refresh_due_at > now + timedelta(minutes=5)
+    assert stored.last_refresh_failed_at is None and stored.status == "active"
