@@ -25,6 +25,7 @@ covers the attempts it started.
 """
 
 import atexit
+import collections
 import logging
 import os
 import queue
@@ -82,26 +83,21 @@ def refresh_batch(
     if not ids:
         return result
     services, organizations = _read_once(ids)
-    pending: queue.SimpleQueue = queue.SimpleQueue()
-    for pk in ids:
-        pending.put(pk)
+    work = _Work(ids)
     start_by = time.monotonic() + START_BUDGET_SECONDS
 
     def drain() -> None:
         context = RefreshContext(services=services, organizations=organizations)
         with webhooks_cached():
-            while time.monotonic() < start_by:
-                try:
-                    pk = pending.get_nowait()
-                except queue.Empty:
-                    return
-                result.outcomes[pk] = _attempt(
+            while (pk := work.next(start_by=start_by)) is not None:
+                outcome = _attempt(
                     pk,
                     context=context,
                     claimed_until=claimed_until,
                     redelivered=redelivered,
                     force=force,
                 )
+                work.done(pk, outcome, result)
 
     threads = min(threads or settings.REFRESH_BATCH_THREADS, len(ids))
     pool = _pool(threads - 1) if threads > 1 else None
@@ -112,12 +108,48 @@ def refresh_batch(
         wait(helpers)
     for helper in helpers:
         helper.result()  # drain() catches per auth; anything here is a bug worth raising
-    while True:
-        try:
-            result.not_started.append(pending.get_nowait())
-        except queue.Empty:
-            break
+    result.not_started.extend(work.pending)
+    for pk in result.not_started:
+        result.outcomes.pop(pk, None)  # an earlier "busy" of an auth that was to be tried again
     return result
+
+
+class _Work:
+    """The batch's auths for its threads. An auth whose service had no free slot ("busy") waits
+    in the batch while another attempt of the batch is running (most often that attempt holds the
+    slot: a batch is mostly one provider's auths) and is tried again when one ends; once nothing of
+    the batch is running, the busy auths keep their busy outcome and the task queues them again
+    through the broker, so a provider whose slots other workers hold never keeps this process."""
+
+    def __init__(self, ids: list):
+        self.pending = collections.deque(ids)
+        self.busy: list = []
+        self.running = 0
+        self._changed = threading.Condition()
+
+    def next(self, *, start_by: float):
+        """The next auth to attempt; None when there is none, or the batch's time to start
+        attempts is over (what is left is handed back)."""
+        with self._changed:
+            while time.monotonic() < start_by:
+                if self.pending:
+                    self.running += 1
+                    return self.pending.popleft()
+                if not self.busy or not self.running:
+                    return None
+                # An attempt of this batch ends: a slot may be free.
+                self._changed.wait(timeout=min(1.0, max(start_by - time.monotonic(), 0)))
+                self.pending.extend(self.busy)
+                self.busy.clear()
+            return None
+
+    def done(self, pk, outcome: Outcome, result: BatchResult) -> None:
+        with self._changed:
+            self.running -= 1
+            result.outcomes[pk] = outcome
+            if outcome.again_in is not None and self.running:
+                self.busy.append(pk)
+            self._changed.notify_all()
 
 
 def _attempt(pk, *, context, claimed_until, redelivered, force) -> Outcome:

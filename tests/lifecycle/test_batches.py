@@ -15,11 +15,13 @@ from django.utils import timezone
 
 from auths.models import Authentication
 from config.celery_app import app
+from connections.password_grant import authentication_create_password
 from events.models import AuthEvent
 from lifecycle import batches, policy, refresh, state
 from lifecycle.batches import refresh_batch
 from lifecycle.state import due_authentications_claim
 from lifecycle.tasks import refresh_authentications, scan_due_refreshes
+from tests.connections.helpers import oauth2_service
 from tests.lifecycle.factories import make_auth, make_service
 from tests.lifecycle.test_refresh import password_auth, refresh_requests
 
@@ -246,3 +248,32 @@ def test_a_failed_attempts_retry_does_not_undo_a_refresh_made_meanwhile(
     stored = Authentication.objects.get(pk=auth.pk)
     assert stored.refresh_due_at == fresh.refresh_due_at > now + timedelta(minutes=5)
     assert stored.last_refresh_failed_at is None and stored.status == "active"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waits_for_its_own_slot_holders_instead_of_handing_auths_back(
+    tenant, server, resource_owner, settings
+):
+    """A batch is mostly one provider's auths: with one slot and two threads, the thread that
+    finds the slot taken by its sibling tries again when the sibling's attempt ends, instead of
+    handing the auth back to the broker as busy."""
+    settings.REFRESH_SLOTS_PER_SERVICE = 1
+    service = oauth2_service(tenant, server, grant_type="password")
+    auths = [
+        authentication_create_password(
+            actor=tenant.actor(tenant.contributor),
+            service=service,
+            username=resource_owner["username"],
+            password=resource_owner["password"],
+        )
+        for _ in range(4)
+    ]
+    for auth in auths:
+        make_due(auth)
+    ids, claimed_until = claim_all()
+
+    result = refresh_batch(authentication_ids=ids, claimed_until=claimed_until, threads=2)
+    batches.pool_stop()
+
+    assert result.counts() == {"refreshed": 4} and not result.not_started
+    assert refresh_requests(server) == 4
