@@ -13,6 +13,8 @@ import json
 import logging
 import time
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import requests
@@ -129,11 +131,39 @@ def webhook_wants(webhook: Webhook, kind: str) -> bool:
     return kind not in DEFAULT_EXCLUDED_KINDS
 
 
+# Within `webhooks_cached()`: organization id -> its active webhooks, read once.
+_CACHE: ContextVar[dict | None] = ContextVar("webhooks_cache", default=None)
+
+
+@contextmanager
+def webhooks_cached():
+    """Read each organization's active webhooks once for the duration of the block, instead of once
+    per event: a batch of refreshes records one event each, and most organizations have no
+    webhook. For work that lasts seconds (lifecycle/batches.py): a webhook added meanwhile gets
+    the events recorded after the block. Per thread: each thread opens its own block."""
+    token = _CACHE.set({})
+    try:
+        yield
+    finally:
+        _CACHE.reset(token)
+
+
+def _active_webhooks(organization_id) -> list[Webhook]:
+    cache = _CACHE.get()
+    if cache is None:
+        return list(Webhook.objects.filter(organization_id=organization_id, is_active=True))
+    if organization_id not in cache:
+        cache[organization_id] = list(
+            Webhook.objects.filter(organization_id=organization_id, is_active=True)
+        )
+    return cache[organization_id]
+
+
 def deliveries_create(*, event: AuthEvent) -> list[int]:
     """One pending delivery per active webhook of the organization that wants this kind of event;
     events/recording.py hands them to Celery once the event's transaction commits."""
     ids = []
-    for webhook in Webhook.objects.filter(organization_id=event.organization_id, is_active=True):
+    for webhook in _active_webhooks(event.organization_id):
         if not webhook_wants(webhook, event.kind):
             continue
         delivery, _ = WebhookDelivery.objects.get_or_create(webhook=webhook, event=event)

@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from auths.models import Authentication
@@ -45,6 +46,7 @@ from lifecycle import state
 from lifecycle.concurrency import service_slot_take
 from lifecycle.refresh import (
     Hold,
+    RefreshContext,
     RefreshHeld,
     RefreshNotSupported,
     RefreshRejected,
@@ -135,6 +137,7 @@ def refresh_attempt(
     redelivered: bool = False,
     force: bool = False,
     now: datetime | None = None,
+    context: RefreshContext | None = None,
 ) -> Outcome:
     """One attempt by the refresh task (see the module docstring). `redelivered`: the broker
     handed this task out before, to a worker that died: its token call may have reached the
@@ -149,6 +152,7 @@ def refresh_attempt(
             force=True,
             gate=gate,
             interrupted_before=redelivered,
+            context=context,
         )
     except Authentication.DoesNotExist:
         return Outcome("skipped")  # deleted since it was queued
@@ -209,6 +213,11 @@ def transient_failure_scheduled(*, error: TransientRefreshError, now: datetime) 
 
 
 def unexpected_failure_recorded(*, authentication_id, error: Exception, now: datetime) -> Outcome:
+    # A connection that failed (the database restarted, a network cut) is replaced before the
+    # failure is written: Django does not reconnect a connection that errored by itself, and the
+    # worker skips the idle health check (config/celery_app.py), so this is where it is caught.
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
     authentication = (
         Authentication.objects.select_related("service", "organization")
         .filter(pk=authentication_id)

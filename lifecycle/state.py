@@ -418,13 +418,20 @@ def grant_moved(*, authentication: Authentication, reason: str, now: datetime) -
 
 def retry_scheduled(
     *, authentication: Authentication, failed_at: datetime, due_at: datetime
-) -> None:
+) -> bool:
     """A transient failure will be retried: keep the scan away until `due_at` (the retry's time
-    plus a lease; if the retry is lost, the scan takes over)."""
-    Authentication.objects.filter(pk=authentication.pk).update(
-        last_refresh_failed_at=failed_at, refresh_due_at=due_at
-    )
-    _assign(authentication, {"last_refresh_failed_at": failed_at, "refresh_due_at": due_at})
+    plus a lease; if the retry is lost, the scan takes over).
+
+    Written after the failed attempt's transaction, outside its row lock, so it is fenced on the
+    version that attempt read: another attempt (a claimed batch waiting on the lock) may have
+    refreshed the auth since, and its due time must not be pulled back to the retry's (the scan
+    would then refresh a fresh token again)."""
+    scheduled = Authentication.objects.filter(
+        pk=authentication.pk, version=authentication.version
+    ).update(last_refresh_failed_at=failed_at, refresh_due_at=due_at)
+    if scheduled:
+        _assign(authentication, {"last_refresh_failed_at": failed_at, "refresh_due_at": due_at})
+    return bool(scheduled)
 
 
 def retries_exhausted(
@@ -432,7 +439,8 @@ def retries_exhausted(
 ) -> None:
     """Retries are used up: try again at `next_try`; once the access token has expired the auth
     becomes `error` (people hear once)."""
-    retry_scheduled(authentication=authentication, failed_at=now, due_at=next_try)
+    if not retry_scheduled(authentication=authentication, failed_at=now, due_at=next_try):
+        return  # refreshed meanwhile by another attempt: nothing is failing any more
     if scheduling.access_token_expiry(authentication) > now:
         return
     reason = (

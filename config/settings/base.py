@@ -299,7 +299,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # them (nor they behind notifications). Run workers for both queues: `-Q refresh,celery` (one
 # worker, scripts/run) or one worker each (docker-compose.yml).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"lifecycle.tasks.refresh_authentication": {"queue": "refresh"}}
+CELERY_TASK_ROUTES = {
+    "lifecycle.tasks.refresh_authentications": {"queue": "refresh"},
+    "lifecycle.tasks.refresh_authentication": {"queue": "refresh"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
@@ -340,6 +343,11 @@ REFRESH_CLAIM_LEASE_SECONDS = env.int("REFRESH_CLAIM_LEASE_SECONDS", default=300
 # At most this many refreshes of one service run at once (lifecycle/concurrency.py): keep it below
 # WORKER_CONCURRENCY, so one slow provider cannot take every refresh worker.
 REFRESH_SLOTS_PER_SERVICE = env.int("REFRESH_SLOTS_PER_SERVICE", default=2)
+# The scan queues one refresh task per this many due auths (lifecycle/batches.py), and a task
+# refreshes them with this many threads (its own included), so providers' latency overlaps. Each
+# thread holds a database connection: a worker process holds up to REFRESH_BATCH_THREADS.
+REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=50)
+REFRESH_BATCH_THREADS = env.int("REFRESH_BATCH_THREADS", default=4)
 # Early-expiry detection (lifecycle/early_expiry.py): a service's "likely in test status" flag
 # changes at most once in this many seconds.
 EARLY_EXPIRY_FLAG_HYSTERESIS_SECONDS = env.int(
