@@ -131,16 +131,19 @@ def webhook_wants(webhook: Webhook, kind: str) -> bool:
     return kind not in DEFAULT_EXCLUDED_KINDS
 
 
-# Within `webhooks_cached()`: organization id -> its active webhooks, read once.
+# Within `webhooks_cached()`: organization id -> whether it had an active webhook when first asked.
 _CACHE: ContextVar[dict | None] = ContextVar("webhooks_cache", default=None)
 
 
 @contextmanager
 def webhooks_cached():
-    """Read each organization's active webhooks once for the duration of the block, instead of once
-    per event: a batch of refreshes records one event each, and most organizations have no
-    webhook. For work that lasts seconds (lifecycle/batches.py): a webhook added meanwhile gets
-    the events recorded after the block. Per thread: each thread opens its own block."""
+    """Remember, for the duration of the block, which organizations have no active webhook, instead
+    of asking once per event: a batch of refreshes records one event each, and most organizations
+    have no webhook. Only the absence is remembered: an organization that has webhooks gets them
+    read again for every event, inside the event's transaction, so a webhook deleted meanwhile is
+    never given a delivery (its foreign key would fail the commit that saves fresh tokens). For
+    work that lasts seconds (lifecycle/batches.py): a webhook added meanwhile gets the events
+    recorded after the block. Per thread: each thread opens its own block."""
     token = _CACHE.set({})
     try:
         yield
@@ -150,13 +153,12 @@ def webhooks_cached():
 
 def _active_webhooks(organization_id) -> list[Webhook]:
     cache = _CACHE.get()
-    if cache is None:
-        return list(Webhook.objects.filter(organization_id=organization_id, is_active=True))
-    if organization_id not in cache:
-        cache[organization_id] = list(
-            Webhook.objects.filter(organization_id=organization_id, is_active=True)
-        )
-    return cache[organization_id]
+    if cache is not None and cache.get(organization_id) is False:
+        return []
+    webhooks = list(Webhook.objects.filter(organization_id=organization_id, is_active=True))
+    if cache is not None:
+        cache[organization_id] = bool(webhooks)
+    return webhooks
 
 
 def deliveries_create(*, event: AuthEvent) -> list[int]:

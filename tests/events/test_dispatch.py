@@ -15,6 +15,7 @@ from django.utils import timezone
 from auths.models import Authentication
 from auths.tokens import RefreshRejected
 from events.models import DeliveryStatus, EmailDelivery, WebhookDelivery
+from events.webhooks import webhooks_cached
 from lifecycle import state
 from tests.connections.helpers import custom_service
 from tests.events.helpers import InlineBroker
@@ -122,3 +123,17 @@ def test_a_failed_hand_off_after_commit_does_not_fail_the_request(
     refused = WebhookDelivery.objects.get(webhook=first)
     assert refused.status == DeliveryStatus.PENDING and "Not queued" in refused.last_error
     assert WebhookDelivery.objects.get(webhook=second).status == DeliveryStatus.DELIVERED
+
+
+@pytest.mark.django_db
+def test_within_a_batch_a_webhook_deleted_meanwhile_gets_no_delivery(tenant):
+    # A batch of refreshes remembers only that an organization has no webhook: a delivery for a
+    # webhook deleted mid-batch would fail the commit of the refresh that saved fresh tokens.
+    kept, deleted = make_webhook(tenant), make_webhook(tenant)
+    first, second = make_auth(tenant), make_auth(tenant)
+    with webhooks_cached():
+        reject(first)
+        deleted.delete()
+        reject(second)
+    delivered_to = WebhookDelivery.objects.filter(event__authentication_ref=second.pk)
+    assert list(delivered_to.values_list("webhook_id", flat=True)) == [kept.pk]
