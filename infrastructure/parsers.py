@@ -1,7 +1,8 @@
-"""The API's JSON parser: DRF's, refusing NUL characters anywhere in the document."""
+"""The API's JSON parser: DRF's, refusing NUL characters anywhere in the document and documents
+nested deeper than Python can read."""
 
 from rest_framework import parsers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 
 NUL = "\x00"
 
@@ -33,8 +34,16 @@ class JSONParser(parsers.JSONParser):
     definition, a service's extra parameters). Refused here once, naming where it is."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        where = nul_path(data)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            where = nul_path(data)
+        except RecursionError:
+            # json raises RecursionError, not ValueError, past about a thousand levels, and DRF
+            # catches only ValueError: a 500 for `[[[[…` in any body.
+            raise ParseError(
+                "JSON parse error - the document is nested too deeply; no field of this API is "
+                "more than a few levels deep."
+            ) from None
         if where is not None:
             raise ValidationError(
                 {

@@ -67,3 +67,13 @@ def test_a_nul_character_in_a_key_is_refused_too(tenant, api):
     response = api.as_user(tenant.owner).post(org(tenant, name), body, format="json")
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["authorize_params.a\\x00"]
+
+
+@pytest.mark.parametrize("depth", [990, 100_000])
+def test_a_body_nested_too_deeply_is_refused_not_a_server_error(depth, tenant, api):
+    body = "[" * depth + "]" * depth
+    response = api.as_user(tenant.owner).post(
+        org(tenant, "custom-service-list"), body, content_type="application/json"
+    )
+    assert response.status_code == 400, response.content
+    assert "nested too deeply" in response.json()["error"]["message"]
