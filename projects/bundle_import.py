@@ -61,7 +61,12 @@ from services.custom_services import custom_service_create, definition_from_serv
 from services.models import Service, ServiceSource
 from services.rules import require_may_create_custom_service
 from services.selectors import service_list_for_actor
-from services.validation import DEFINITION_FIELDS, definition_validate, fixed_host_part
+from services.validation import (
+    DEFINITION_FIELDS,
+    DefinitionInvalid,
+    definition_validate,
+    fixed_host_part,
+)
 from workspaces.access import Actor, asset_workspace
 from workspaces.models import Workspace, WorkspaceKind
 
@@ -650,7 +655,10 @@ def _created_service(actor: Actor, workspace: Workspace, entry: dict, options: d
         )
     except DomainError as error:
         where = f"choices.services.{entry['key']}.create"
-        raise type(error)(
+        # Re-raised as its own kind with the place in the choices; a definition's problems (whose
+        # class is built from a list of problems) as the rule violation they are.
+        kind = RuleViolation if isinstance(error, DefinitionInvalid) else type(error)
+        raise kind(
             f"{where}: creating '{entry['name']}' was refused: {error.message}",
             field=f"{where}.{error.field}" if error.field else where,
             code=error.code,

@@ -26,6 +26,8 @@ import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
 
 from infrastructure.egress import EgressPolicy, resolve_host
 from infrastructure.errors import RuleViolation
@@ -509,6 +511,28 @@ def _check_no_nulls(values: dict):
             )
 
 
+def _check_field_limits(values: dict):
+    """The database's own limits (a text's length, an integer's range, a slug's characters),
+    checked here so every way in (the API, the admin, a bundle) names the field instead of failing
+    in the database as a server error."""
+    for name in DEFINITION_FIELDS:
+        value = values.get(name)
+        field = Service._meta.get_field(name)
+        text = isinstance(field, models.CharField) and isinstance(value, str) and value
+        number = (
+            isinstance(field, models.IntegerField)
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        )
+        if not (text or number):
+            continue
+        try:
+            field.run_validators(value)
+        except ValidationError as error:
+            message = error.messages[0].replace("\u201c", '"').replace("\u201d", '"')
+            yield _problem(name, message[0].lower() + message[1:])
+
+
 def _raised(check, **kwargs):
     """The problem a raising check finds, as a list of zero or one."""
     try:
@@ -553,6 +577,7 @@ def definition_problems(
     problems += _check_placeholders(values, declared, client_secret)
     problems += _check_test_path(values, declared)
     problems += _check_lifetimes(values)
+    problems += _check_field_limits(values)
     policy = EgressPolicy.for_organization(organization) if check_hosts else None
     for field in ALL_URL_FIELDS:
         problems += _raised(url_check, field=field, url=values.get(field) or "", policy=policy)

@@ -459,6 +459,19 @@ def good(tenant):
             ),
             "services[0].definition.base_url",
         ),
+        # The database's own limits, named rather than failing there as a server error.
+        (
+            lambda b: b["services"][0]["definition"].update(default_token_lifetime=3_000_000_000),
+            "services[0].definition.default_token_lifetime",
+        ),
+        (
+            lambda b: b["services"][0]["definition"].update(name="n" * 201),
+            "services[0].definition.name",
+        ),
+        (
+            lambda b: b["services"][0]["definition"].update(slug="a b/c"),
+            "services[0].definition.slug",
+        ),
     ],
 )
 def test_a_bad_bundle_is_refused_naming_the_field(tenant, good, change, field):
@@ -512,3 +525,26 @@ def test_a_remembered_service_whose_definition_the_bundle_changed_is_warned(tena
     result = bundle_import(actor=actor, workspace=workspace, bundle=bundle_parse(newer))
 
     assert any("differs from" in warning for warning in result.warnings)
+
+
+@pytest.mark.parametrize(
+    "create, field",
+    [
+        ({"name": "n" * 201}, "name"),
+        ({"slug": "a b/c"}, "slug"),
+        ({"client_id": "c" * 501}, "client_id"),
+    ],
+)
+def test_a_created_services_own_values_are_held_to_the_databases_limits(
+    tenant, other_tenant, create, field
+):
+    project, crm = crm_project(tenant)
+    bundle = bundle_parse(bundle_dumps(exported(tenant, project)))
+    actor, workspace = target(other_tenant)
+    choices = {"services": {crm.slug: {"create": {"client_secret": "their-secret", **create}}}}
+
+    with pytest.raises(RuleViolation) as refused:
+        bundle_import(actor=actor, workspace=workspace, bundle=bundle, choices=choices)
+
+    assert refused.value.field.endswith(field)
+    assert not Service.objects.filter(organization=other_tenant.organization).exists()
