@@ -449,7 +449,7 @@ def scan_cost(*, rows: int) -> dict:
             """
             INSERT INTO auths_authentication (
                 id, organization_id, workspace_id, service_id, end_user_id, name,
-                username, parameters, grant, scopes, token_type, access_token_expires_at,
+                username, parameters, "grant", scopes, token_type, access_token_expires_at,
                 consented_at, refresh_token_issued_at, refresh_token_expiry_reason, status,
                 status_reason, flags, last_refreshed_at, version, refresh_due_at,
                 refresh_failures, last_refresh_error, notified_status, created_at, updated_at
