@@ -7,6 +7,7 @@ from infrastructure.errors import NotFound, RuleViolation
 from infrastructure.text import name_check
 from workspaces.access import Actor, require_owner
 from workspaces.models import Membership, OrganizationAPIKey, User, UserAPIKey
+from workspaces.selectors import owned_organization_ids
 
 
 def _require_name(name: str) -> str:
@@ -38,17 +39,29 @@ def organization_api_key_revoke(*, actor: Actor, key: OrganizationAPIKey) -> Non
 
 
 def member_api_keys_for_owner(*, organization_ids) -> QuerySet[UserAPIKey]:
-    """The personal API keys of the members of these organizations (the organizations an owner
-    owns), for the owner to see and revoke."""
-    members = Membership.objects.filter(organization__in=list(organization_ids)).values("user_id")
-    return UserAPIKey.objects.filter(user_id__in=members)
+    """The personal API keys of the active members of these organizations (the organizations an
+    owner owns), for the owner to see and revoke. A personal key acts as its person in every
+    organization they belong to, so the keys of someone who also belongs to an organization this
+    owner does not own are left out: that organization's owner must not see them ended by
+    another."""
+    ids = list(organization_ids)
+    members = Membership.objects.filter(organization__in=ids, is_active=True).values("user_id")
+    elsewhere = (
+        Membership.objects.filter(is_active=True).exclude(organization__in=ids).values("user_id")
+    )
+    return UserAPIKey.objects.filter(user_id__in=members).exclude(user_id__in=elsewhere)
 
 
 def member_api_key_revoke(*, actor: Actor, key: UserAPIKey) -> None:
-    """The owner revokes a member's personal key (a leaving contractor, a leaked key). A personal
-    key acts as its person in every organization they belong to, so revoking it ends all of that:
-    the member makes a new key on their API keys page."""
+    """The owner revokes a member's personal key (a leaving contractor, a leaked key); revoking
+    it ends it everywhere, so only the keys member_api_keys_for_owner lists: the member makes a new
+    key on their API keys page."""
     require_owner(actor, "revoke members' API keys")
-    if not Membership.objects.filter(organization=actor.organization, user=key.user_id).exists():
+    owned = owned_organization_ids(actor.user)
+    listed = member_api_keys_for_owner(organization_ids=owned).filter(pk=key.pk)
+    member_here = Membership.objects.filter(
+        organization=actor.organization, user=key.user_id, is_active=True
+    )
+    if not (member_here.exists() and listed.exists()):
         raise NotFound("API key not found.")
     api_key_revoke(key=key)

@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from infrastructure.errors import NotAllowed, NotFound
 from workspaces.api_key_management import member_api_key_revoke, user_api_key_create
-from workspaces.models import Organization, UserAPIKey
+from workspaces.members import membership_create
+from workspaces.models import Membership, Organization, OrgRole, UserAPIKey
 from workspaces.organizations import organization_onprem_hosts_set
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +110,29 @@ def test_revoking_a_key_of_someone_outside_the_organization_is_not_found(tenant,
     with pytest.raises(NotAllowed):
         mine, _ = user_api_key_create(user=tenant.viewer, name="mine")
         member_api_key_revoke(actor=tenant.actor(tenant.admin), key=mine)
+
+
+def test_keys_of_someone_who_also_belongs_elsewhere_or_left_are_not_the_owners_to_end(
+    owner_client, tenant, other_tenant
+):
+    # A personal key acts in every organization its person belongs to: the owner of one must not
+    # see or end a key someone also uses for another, nor a former member's.
+    membership_create(
+        organization=other_tenant.organization, user=tenant.contributor, role=OrgRole.VIEWER
+    )
+    shared, _ = user_api_key_create(user=tenant.contributor, name="used in both")
+    Membership.objects.filter(organization=tenant.organization, user=tenant.viewer).update(
+        is_active=False
+    )
+    former, _ = user_api_key_create(user=tenant.viewer, name="former member's")
+
+    page = owner_client.get(reverse("admin:workspaces_userapikey_changelist")).content.decode()
+
+    assert "used in both" not in page and "former member" not in page
+    for key in (shared, former):
+        with pytest.raises(NotFound):
+            member_api_key_revoke(actor=tenant.actor(tenant.owner), key=key)
+        assert UserAPIKey.objects.get(pk=key.pk).revoked is False
 
 
 def test_the_api_key_add_form_has_no_revoked_box(owner_client):
