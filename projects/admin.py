@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from auths.models import Authentication
 from embedded.solution_bundles import SolutionImportResult, any_bundle_import, any_bundle_plan
 from infrastructure.errors import DomainError
+from infrastructure.ids import uuid_or_none
 from projects import projects
 from projects.bundle_import import MAX_BUNDLE_BYTES, bundle_parse
 from projects.bundles import bundle_dumps, project_bundle
@@ -222,14 +223,16 @@ class ProjectAdmin(DomainFormAdmin):
         }
         if request.method != "POST":
             return TemplateResponse(request, "admin/projects/project/bundle_import.html", context)
-        organization = organizations.filter(pk=request.POST.get("organization") or None).first()
+        organization = organizations.filter(
+            pk=uuid_or_none(request.POST.get("organization"))
+        ).first()
         if organization is None:
             context["error"] = "Choose one of your organizations."
             return TemplateResponse(request, "admin/projects/project/bundle_import.html", context)
         upload = request.FILES.get("bundle_file")
         text = upload.read(MAX_BUNDLE_BYTES + 1) if upload else request.POST.get("bundle_text", "")
         workspace = Workspace.objects.filter(
-            organization=organization, pk=request.POST.get("workspace") or None
+            organization=organization, pk=uuid_or_none(request.POST.get("workspace"))
         ).first()
         context.update(
             organization=organization,

@@ -110,6 +110,16 @@ def test_a_bad_upload_is_refused_on_the_page(client, tenant):
     assert "format: not a bundle" in response.content.decode()
 
 
+@pytest.mark.parametrize("field", ["organization", "workspace"])
+def test_an_id_that_is_not_one_is_an_error_on_the_page_not_a_server_error(client, tenant, field):
+    client.force_login(tenant.owner)
+    values = {"organization": str(tenant.organization.pk), "action": "plan", "bundle_text": "{}"}
+
+    response = client.post(reverse("admin:projects_project_import"), {**values, field: "x"})
+
+    assert response.status_code == 200
+
+
 def test_a_member_who_owns_no_organization_cannot_import(client, tenant):
     client.force_login(tenant.admin)
 
