@@ -397,7 +397,9 @@ class SignInMethodWidget(forms.Widget):
 
     def render(self, name, value, attrs=None, renderer=None):
         link = (
-            format_html(' <a href="{}">Choose another method</a>', self.change_url)
+            format_html(
+                ' <a class="change-method" href="{}">Choose another method</a>', self.change_url
+            )
             if self.change_url
             else ""
         )
