@@ -35,45 +35,6 @@ class ServiceSummarySerializer(FastRepresentation, serializers.Serializer):
     base_url = serializers.CharField()
 
 
-# The columns AuthenticationSerializer reads, for the selectors' `columns=`: a list of auths loads
-# these alone (no workspace, organization or end-user row, no credential but whether a refresh
-# token is held). tests/connections/test_api_reads.py renders a list with nothing else loaded.
-AUTHENTICATION_COLUMNS = (
-    "id",
-    "name",
-    "service__id",
-    "service__name",
-    "service__slug",
-    "service__source",
-    "service__auth_scheme",
-    "service__grant_type",
-    "service__base_url",
-    "workspace_id",
-    "owner_id",
-    "owner__user__email",
-    "status",
-    "status_reason",
-    "flags",
-    "username",
-    "parameters",
-    "scopes",
-    "token_type",
-    "refresh_token",
-    "access_token_expires_at",
-    "refresh_token_issued_at",
-    "refresh_token_expires_at",
-    "refresh_token_expiry_reason",
-    "consented_at",
-    "last_used_at",
-    "last_refreshed_at",
-    "refresh_failures",
-    "last_refresh_error",
-    "version",
-    "created_at",
-    "updated_at",
-)
-
-
 class AuthenticationSerializer(FastRepresentation, serializers.ModelSerializer):
     service = ServiceSummarySerializer(read_only=True)
     workspace = serializers.UUIDField(source="workspace_id", read_only=True)
@@ -123,6 +84,25 @@ class AuthenticationSerializer(FastRepresentation, serializers.ModelSerializer):
 
     def get_warnings(self, auth) -> list[str]:
         return authentication_warnings(auth)
+
+
+# The columns AuthenticationSerializer reads, for the selectors' `columns=`: a list of auths loads
+# these alone (no workspace, organization or end-user row, no credential but whether a refresh
+# token is held). Its plain fields, then what its nested and computed fields read.
+# tests/connections/test_api_reads.py renders a list with nothing else loaded.
+_READ_THROUGH_OTHERS = {"service", "workspace", "owner", "owner_email", "has_refresh_token"}
+AUTHENTICATION_COLUMNS = (
+    *(
+        f
+        for f in AuthenticationSerializer.Meta.fields
+        if f not in _READ_THROUGH_OTHERS | {"warnings"}
+    ),
+    *(f"service__{f}" for f in ServiceSummarySerializer._declared_fields),
+    "workspace_id",
+    "owner_id",
+    "owner__user__email",
+    "refresh_token",
+)
 
 
 class _CreateBase(serializers.Serializer):

@@ -177,32 +177,6 @@ class ServiceSerializer(FastRepresentation, serializers.ModelSerializer):
         return evidence_for_organization(service=service, organization_id=actor.organization.pk)
 
 
-# The columns ServicePickerSerializer reads (its fields, and what service_warnings and
-# may_manage_custom_service look at), for service_list_for_actor(columns=...).
-SERVICE_PICKER_COLUMNS = (
-    "id",
-    "source",
-    "slug",
-    "name",
-    "icon",
-    "description",
-    "documentation_url",
-    "auth_scheme",
-    "grant_type",
-    "scopes_available",
-    "scopes_default",
-    "parameters",
-    "umbrella_status",
-    "test_refresh_token_lifetime",
-    "suspected_test_status",
-    "organization_id",
-    "owner_id",
-    "owner__email",
-    "organization__service_account_id",
-    "organization__service_account__email",
-)
-
-
 class ServicePickerSerializer(FastRepresentation, serializers.ModelSerializer):
     """What everyone in the organization sees to pick a service: never URLs' secrets, client
     credentials or the owner's settings."""
@@ -241,6 +215,20 @@ class ServicePickerSerializer(FastRepresentation, serializers.ModelSerializer):
     def get_can_manage(self, service) -> bool:
         actor = self.context.get("actor")
         return actor is not None and may_manage_custom_service(actor=actor, service=service)
+
+
+# The columns ServicePickerSerializer reads, for service_list_for_actor(columns=...): its fields
+# but the computed ones, then what service_warnings and may_manage_custom_service look at.
+SERVICE_PICKER_COLUMNS = (
+    *(f for f in ServicePickerSerializer.Meta.fields if f not in ("can_manage", "warnings")),
+    "test_refresh_token_lifetime",
+    "suspected_test_status",
+    "organization_id",
+    "owner_id",
+    "owner__email",
+    "organization__service_account_id",
+    "organization__service_account__email",
+)
 
 
 class CustomServiceTransferSerializer(serializers.Serializer):
