@@ -28,7 +28,7 @@ import jsonschema_rs
 from events.models import EventKind
 from events.recording import organization_event_record
 from infrastructure.errors import NotAllowed, NotFound, RuleViolation
-from projects.definitions import project_snapshot
+from projects.definitions import CONFIG_SLOT_KEYS, project_snapshot
 from projects.models import Project, Workflow
 from services.custom_services import definition_from_service
 from services.models import Service, ServiceSource
@@ -217,21 +217,7 @@ def bundle_from_snapshot(
             for slot in slots
         ],
         "config_slots": [
-            {
-                key: slot[key]
-                for key in (
-                    "external_id",
-                    "title",
-                    "help_text",
-                    "type",
-                    "required",
-                    "default",
-                    "choices",
-                    "pattern",
-                    "hidden",
-                )
-            }
-            for slot in snapshot["config_slots"]
+            {key: slot[key] for key in CONFIG_SLOT_KEYS} for slot in snapshot["config_slots"]
         ],
         "workflows": [
             {
